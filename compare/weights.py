@@ -1,0 +1,162 @@
+"""Copy weights between scratchnet and torch networks, in either direction, and build twins."""
+
+from collections import OrderedDict
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+import scratchnet
+import torchnet
+
+__all__ = ["copy_weights", "twin", "to_torch", "to_scratch", "numpy_state", "is_scratch", "is_torch"]
+
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
+_TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
+
+
+def is_scratch(net):
+    """True for a ``scratchnet.Module``."""
+    return isinstance(net, scratchnet.Module)
+
+
+def is_torch(net):
+    """True for a ``torch.nn.Module``."""
+    return isinstance(net, nn.Module)
+
+
+def _check_net(net, role):
+    if not (is_scratch(net) or is_torch(net)):
+        raise TypeError(f"{role} must be a scratchnet.Module or a torch.nn.Module, got {type(net).__name__}")
+
+
+def numpy_state(net):
+    """Return ``net``'s state dict as NumPy arrays (copies), whichever framework it is."""
+    _check_net(net, "net")
+    if is_scratch(net):
+        return net.state_dict()
+    return OrderedDict((name, value.detach().cpu().numpy().copy()) for name, value in net.state_dict().items())
+
+
+def _destination_shapes(dst):
+    """Name -> shape of every entry ``dst`` expects."""
+    if is_scratch(dst):
+        return OrderedDict((name, p.shape) for name, p in dst.named_parameters())
+    return OrderedDict((name, tuple(t.shape)) for name, t in dst.state_dict().items())
+
+
+def copy_weights(src, dst):
+    """Copy every weight and bias of ``src`` into ``dst`` and return ``dst``.
+
+    Works in all four directions (torch -> scratch, scratch -> torch, and
+    within one framework). Names and shapes must match exactly (both use
+    torch's names such as ``fc1.weight`` and its ``(out, in)`` layout, so no
+    transpose is involved). Values are converted to the destination's dtype
+    (and, for torch, its device).
+
+    Raises:
+        TypeError: ``src`` or ``dst`` is not a network.
+        ValueError: the names or shapes differ; the message lists every
+            difference, and ``dst`` is left unchanged.
+    """
+    _check_net(src, "src")
+    _check_net(dst, "dst")
+    values = numpy_state(src)
+    shapes = _destination_shapes(dst)
+    problems = [f"missing from the source: {name} {shape}" for name, shape in shapes.items() if name not in values]
+    problems += [f"not in the destination: {name} {v.shape}" for name, v in values.items() if name not in shapes]
+    problems += [
+        f"shape of {name}: source {values[name].shape}, destination {shape}"
+        for name, shape in shapes.items()
+        if name in values and values[name].shape != shape
+    ]
+    if problems:
+        raise ValueError(
+            f"cannot copy weights from {type(src).__name__} to {type(dst).__name__} "
+            f"({len(problems)} difference{'s' if len(problems) > 1 else ''}; nothing was copied):\n  - "
+            + "\n  - ".join(problems)
+        )
+    if is_scratch(dst):
+        dst.load_state_dict(values)
+    else:
+        reference = dst.state_dict()
+        dst.load_state_dict(
+            {name: torch.from_numpy(values[name]).to(dtype=t.dtype, device=t.device) for name, t in reference.items()}
+        )
+    return dst
+
+
+def _scratch_dtype(net):
+    dtypes = {p.dtype for p in net.parameters()}
+    if len(dtypes) != 1:
+        raise ValueError(
+            f"{type(net).__name__} mixes parameter dtypes {sorted(map(str, dtypes))}; convert it with .to(dtype)"
+        )
+    return dtypes.pop()
+
+
+def _torch_dtype(net):
+    dtypes = {p.dtype for p in net.parameters()}
+    if len(dtypes) != 1 or not dtypes <= set(_NUMPY_DTYPES):
+        raise ValueError(
+            f"{type(net).__name__} must hold float32 or float64 parameters of one dtype, got {sorted(map(str, dtypes))}"
+        )
+    return dtypes.pop()
+
+
+def _has_bias(layers):
+    return layers[0].bias is not None
+
+
+def to_torch(net, device=None):
+    """Return the torchnet (or ``nn.Linear``) twin of a scratchnet network, with the same weights.
+
+    Supports ``scratchnet.Net``, ``scratchnet.MLP`` and ``scratchnet.Linear``.
+    The twin has the same dtype and is placed on ``device`` (default CPU).
+    Torch's random generator is not touched: the twin is built on the meta
+    device and filled from ``net``.
+    """
+    if not isinstance(net, (scratchnet.Net, scratchnet.MLP, scratchnet.Linear)):
+        raise TypeError(f"no torch twin known for {type(net).__name__}: build one and use copy_weights")
+    dtype = _TORCH_DTYPES[_scratch_dtype(net)]
+    with torch.device("meta"):
+        if isinstance(net, scratchnet.Net):
+            twin_net = torchnet.Net()
+        elif isinstance(net, scratchnet.MLP):
+            twin_net = torchnet.MLP(net.sizes, net.activation_name, bias=_has_bias(net.layers))
+            _copy_heaviside_value(net, twin_net)
+        else:
+            twin_net = nn.Linear(net.in_features, net.out_features, bias=net.bias is not None)
+    twin_net = twin_net.to_empty(device=device or "cpu").to(dtype)
+    return copy_weights(net, twin_net)
+
+
+def to_scratch(net):
+    """Return the scratchnet twin of a torchnet network (or ``nn.Linear``), with the same weights and dtype."""
+    if not isinstance(net, (torchnet.Net, torchnet.MLP, nn.Linear)):
+        raise TypeError(f"no scratchnet twin known for {type(net).__name__}: build one and use copy_weights")
+    dtype = _NUMPY_DTYPES[_torch_dtype(net)]
+    if isinstance(net, torchnet.Net):
+        twin_net = scratchnet.Net(dtype=dtype)
+    elif isinstance(net, torchnet.MLP):
+        twin_net = scratchnet.MLP(net.sizes, net.activation_name, bias=_has_bias(net.layers), dtype=dtype)
+        _copy_heaviside_value(net, twin_net)
+    else:
+        twin_net = scratchnet.Linear(net.in_features, net.out_features, bias=net.bias is not None, dtype=dtype)
+    return copy_weights(net, twin_net)
+
+
+def _copy_heaviside_value(src, dst):
+    """The step's value at 0 is a setting, not a weight: carry it over by hand."""
+    if src.activation_name == "heaviside":
+        dst.activation.value = src.activation.value
+
+
+def twin(net, device=None):
+    """Return the equivalent network of the other framework with the same weights.
+
+    ``twin(scratch_net)`` is ``to_torch(scratch_net, device)``;
+    ``twin(torch_net)`` is ``to_scratch(torch_net)``.
+    """
+    _check_net(net, "net")
+    return to_torch(net, device) if is_scratch(net) else to_scratch(net)

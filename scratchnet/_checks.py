@@ -1,0 +1,98 @@
+"""Argument checks shared by the layers and networks.
+
+Each check either returns a clean value or raises an exception whose message
+names what was expected and what came; none of them modifies its argument.
+"""
+
+import operator
+
+import numpy as np
+
+#: The floating dtypes a scratchnet layer may hold (torch.float32, torch.float64).
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+#: Activation names understood by ``MLP`` in both frameworks.
+ACTIVATION_NAMES = ("relu", "sigmoid", "tanh", "heaviside", "identity")
+
+
+def check_count(value, name, *, minimum=0):
+    """Return ``value`` as an int >= ``minimum`` (bools are refused: ``True`` is not a size)."""
+    if isinstance(value, bool):
+        raise TypeError(f"{name} must be an integer, got bool {value!r}")
+    try:
+        count = operator.index(value)
+    except TypeError:
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}") from None
+    if count < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {count}")
+    return count
+
+
+def check_float_dtype(dtype):
+    """Return ``dtype`` as a NumPy dtype if it is float32 or float64."""
+    try:
+        resolved = np.dtype(dtype)
+    except TypeError:
+        raise TypeError(f"dtype must be float32 or float64, got {dtype!r}") from None
+    if resolved not in FLOAT_DTYPES:
+        raise TypeError(f"dtype must be float32 or float64, got {resolved}")
+    return resolved
+
+
+def check_sizes(sizes):
+    """Return layer widths ``(in, hidden..., out)`` as a tuple of positive ints."""
+    if isinstance(sizes, (str, bytes)):
+        raise TypeError(f"sizes must be a sequence of integers such as (2, 4, 4, 1), got {sizes!r}")
+    try:
+        items = list(sizes)
+    except TypeError:
+        raise TypeError(
+            f"sizes must be a sequence of integers such as (2, 4, 4, 1), got {type(sizes).__name__}"
+        ) from None
+    if len(items) < 2:
+        raise ValueError(f"sizes needs at least 2 widths (input and output), got {len(items)}: {items}")
+    return tuple(check_count(size, f"sizes[{i}]", minimum=1) for i, size in enumerate(items))
+
+
+def check_activation(name):
+    """Return ``name`` if it is one of ``ACTIVATION_NAMES``."""
+    if name not in ACTIVATION_NAMES:
+        expected = ", ".join(repr(n) for n in ACTIVATION_NAMES)
+        raise ValueError(f"activation must be one of {expected}; got {name!r}")
+    return name
+
+
+def as_input(x, dtype, features, owner):
+    """Return ``x`` as an array of ``dtype`` and shape ``(*, features)``.
+
+    Python numbers and lists, and integer or boolean arrays, are converted to
+    ``dtype``. A floating array of another dtype is refused rather than
+    silently rounded or widened. An array of the right dtype is returned as it
+    is (no copy), so callers must not write into the result.
+    """
+    if isinstance(x, np.ndarray):
+        array = x
+    else:
+        try:
+            array = np.asarray(x)
+        except (TypeError, ValueError) as error:
+            raise TypeError(
+                f"{owner} expects an array of shape (*, {features}); got {type(x).__name__}: {error}"
+            ) from None
+    kind = array.dtype.kind
+    if kind == "f":
+        if array.dtype != dtype and hasattr(x, "dtype"):
+            raise TypeError(
+                f"{owner} holds {dtype} weights and expects {dtype} input; got {array.dtype}. "
+                f"Convert explicitly, e.g. x.astype(np.{dtype})"
+            )
+    elif kind not in "iub":
+        raise TypeError(f"{owner} expects real numbers; got an array of dtype {array.dtype}")
+    if array.ndim == 0:
+        raise ValueError(f"{owner} expects input of shape (*, {features}) with at least 1 dimension; got a 0-D value")
+    if array.shape[-1] != features:
+        raise ValueError(
+            f"{owner} expects input of shape (*, {features}); got shape {array.shape}, "
+            f"whose last dimension is {array.shape[-1]}, not {features}"
+        )
+    return array if array.dtype == dtype else array.astype(dtype)

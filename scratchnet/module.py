@@ -1,0 +1,279 @@
+"""``Module`` and ``Parameter``: the bookkeeping that ``torch.nn.Module`` does, in plain Python.
+
+A module owns parameters (trainable arrays) and child modules, both registered
+by assigning attributes, exactly as in PyTorch::
+
+    self.fc1 = Linear(2, 4)      # a child module, named "fc1"
+    self.weight = Parameter(w)   # a parameter, named "weight"
+
+From that registry come ``named_parameters()`` ("fc1.weight", ...),
+``state_dict()``, ``load_state_dict()`` and ``repr`` in torch's format.
+"""
+
+from collections import OrderedDict
+from collections.abc import Mapping
+from typing import NamedTuple
+
+import numpy as np
+
+from ._checks import check_float_dtype
+
+__all__ = ["Module", "Parameter", "StateDictError", "IncompatibleKeys"]
+
+
+class Parameter:
+    """A trainable array: the values in ``data`` and, after a backward pass, their gradient in ``grad``.
+
+    torch's ``Parameter`` is a tensor with a ``.grad``; a NumPy array cannot
+    carry one, so here the array is ``.data`` (also a torch name). The
+    parameter keeps its own copy of the values it is given, so training never
+    writes into an array the caller still holds.
+
+    Attributes:
+        data: the values, a C-contiguous float32 or float64 array.
+        grad: None, or an array shaped like ``data`` (filled by backward passes).
+    """
+
+    __slots__ = ("data", "grad")
+
+    def __init__(self, data):
+        array = np.array(data, order="C")  # always a copy
+        check_float_dtype(array.dtype)
+        self.data = array
+        self.grad = None
+
+    shape = property(lambda self: self.data.shape, doc="Shape of ``data``.")
+    dtype = property(lambda self: self.data.dtype, doc="dtype of ``data``.")
+    ndim = property(lambda self: self.data.ndim, doc="Number of dimensions of ``data``.")
+    size = property(lambda self: self.data.size, doc="Number of values in ``data``.")
+
+    def __array__(self, dtype=None, copy=None):
+        if copy:
+            return np.array(self.data, dtype=dtype, copy=True)
+        return np.asarray(self.data, dtype=dtype)
+
+    def __repr__(self):
+        return f"Parameter containing:\n{self.data!r}"
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict(..., strict=False)`` skipped, as torch returns it."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+class StateDictError(ValueError):
+    """A state dict that does not fit the module; nothing was loaded.
+
+    The message lists every problem in torch's wording. The lists are also
+    attributes: ``missing_keys``, ``unexpected_keys``, ``size_mismatches``
+    (``(key, given_shape, expected_shape)``) and ``bad_values`` (``(key, reason)``).
+    """
+
+    def __init__(self, module_name, missing_keys=(), unexpected_keys=(), size_mismatches=(), bad_values=()):
+        self.missing_keys = list(missing_keys)
+        self.unexpected_keys = list(unexpected_keys)
+        self.size_mismatches = list(size_mismatches)
+        self.bad_values = list(bad_values)
+        lines = [f"Error(s) in loading state_dict for {module_name}:"]
+        if self.missing_keys:
+            lines.append("Missing key(s) in state_dict: " + ", ".join(f'"{k}"' for k in self.missing_keys) + ".")
+        if self.unexpected_keys:
+            lines.append("Unexpected key(s) in state_dict: " + ", ".join(f'"{k}"' for k in self.unexpected_keys) + ".")
+        for key, given, expected in self.size_mismatches:
+            lines.append(
+                f"size mismatch for {key}: copying a param with shape {given} from checkpoint, "
+                f"the shape in current model is {expected}."
+            )
+        for key, reason in self.bad_values:
+            lines.append(f"bad value for {key}: {reason}")
+        super().__init__("\n\t".join(lines))
+
+
+class Module:
+    """Base class of every layer and network, like ``torch.nn.Module``.
+
+    Subclasses call ``super().__init__()`` first, assign their parameters and
+    child modules as attributes, and define ``forward``. Calling the module
+    calls ``forward``.
+    """
+
+    def __init__(self):
+        object.__setattr__(self, "_parameters", OrderedDict())
+        object.__setattr__(self, "_modules", OrderedDict())
+
+    # -- registration -------------------------------------------------------------------
+
+    def __setattr__(self, name, value):
+        registry = self.__dict__.get("_parameters")
+        if registry is None:
+            raise AttributeError(f"cannot assign {name!r} before Module.__init__() call")
+        if isinstance(value, Parameter):
+            self.__dict__.pop(name, None)
+            self._modules.pop(name, None)
+            self._parameters[name] = value
+        elif isinstance(value, Module):
+            self.__dict__.pop(name, None)
+            self._parameters.pop(name, None)
+            self._modules[name] = value
+        elif name in self._parameters:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as parameter {name!r} (Parameter or None expected)"
+                )
+            self._parameters[name] = None  # like torch: a parameter slot left empty (bias=False)
+        elif name in self._modules:
+            if value is not None:
+                raise TypeError(
+                    f"cannot assign {type(value).__name__} as child module {name!r} (Module or None expected)"
+                )
+            self._modules[name] = None
+        else:
+            object.__setattr__(self, name, value)
+
+    def __getattr__(self, name):
+        # Called only when normal lookup fails: look in the registries.
+        for registry in ("_parameters", "_modules"):
+            entries = self.__dict__.get(registry)
+            if entries is not None and name in entries:
+                return entries[name]
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def __delattr__(self, name):
+        for registry in (self._parameters, self._modules):
+            if name in registry:
+                del registry[name]
+                return
+        object.__delattr__(self, name)
+
+    # -- calling --------------------------------------------------------------------------
+
+    def __call__(self, *args, **kwargs):
+        return self.forward(*args, **kwargs)
+
+    def forward(self, *args, **kwargs):
+        """The computation; every subclass defines it."""
+        raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    # -- walking the tree -----------------------------------------------------------------
+
+    def named_children(self):
+        """Yield ``(name, module)`` for each direct child, in assignment order."""
+        for name, module in self._modules.items():
+            if module is not None:
+                yield name, module
+
+    def children(self):
+        """Yield each direct child module."""
+        for _, module in self.named_children():
+            yield module
+
+    def named_modules(self, prefix=""):
+        """Yield ``(dotted_name, module)`` for this module (name ``prefix``) and all its descendants."""
+        yield prefix, self
+        for name, child in self.named_children():
+            yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
+
+    def named_parameters(self, prefix=""):
+        """Yield ``(dotted_name, Parameter)`` in torch's order: own parameters, then each child's."""
+        for module_name, module in self.named_modules(prefix):
+            for name, param in module._parameters.items():
+                if param is not None:
+                    yield (f"{module_name}.{name}" if module_name else name), param
+
+    def parameters(self):
+        """Yield each Parameter, in the order of ``named_parameters()``."""
+        for _, param in self.named_parameters():
+            yield param
+
+    # -- state dict -----------------------------------------------------------------------
+
+    def state_dict(self):
+        """Return an ordered mapping from torch's parameter names to copies of the arrays."""
+        return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
+
+    def load_state_dict(self, state_dict, strict=True):
+        """Copy values from ``state_dict`` into the parameters, all or nothing.
+
+        Every entry is checked before anything is written: a wrong shape or a
+        value that is not a real-valued array is always an error, and with
+        ``strict=True`` so are missing and unexpected keys. On error a
+        ``StateDictError`` lists every problem and no parameter has changed
+        (torch's own ``load_state_dict`` may leave a partial load behind).
+        Values are converted to each parameter's dtype, as torch does.
+
+        Returns:
+            ``IncompatibleKeys(missing_keys, unexpected_keys)``.
+        """
+        if not isinstance(state_dict, Mapping):
+            raise TypeError(f"expected a mapping from parameter names to arrays, got {type(state_dict).__name__}")
+        own = OrderedDict(self.named_parameters())
+        missing = [name for name in own if name not in state_dict]
+        unexpected = [key for key in state_dict if key not in own]
+        size_mismatches, bad_values, converted = [], [], {}
+        for name, param in own.items():
+            if name not in state_dict:
+                continue
+            value = state_dict[name]
+            try:
+                array = np.asarray(value)
+            except Exception as error:  # arbitrary objects can fail in arbitrary ways
+                bad_values.append((name, f"not readable as an array ({type(value).__name__}: {error})"))
+                continue
+            if array.dtype.kind not in "fiub":
+                bad_values.append((name, f"expected real numbers, got dtype {array.dtype}"))
+            elif array.shape != param.shape:
+                size_mismatches.append((name, array.shape, param.shape))
+            else:
+                with np.errstate(over="ignore"):  # float64 -> float32 overflow gives inf, as in torch
+                    converted[name] = array.astype(param.dtype)
+        if size_mismatches or bad_values or (strict and (missing or unexpected)):
+            raise StateDictError(
+                type(self).__name__,
+                missing if strict else (),
+                unexpected if strict else (),
+                size_mismatches,
+                bad_values,
+            )
+        for name, array in converted.items():
+            np.copyto(own[name].data, array)
+        return IncompatibleKeys(missing, unexpected)
+
+    # -- dtype ----------------------------------------------------------------------------
+
+    def to(self, dtype):
+        """Convert every parameter to ``dtype`` (float32 or float64) in place and return self.
+
+        Gradients are dropped, as they belong to the old values' dtype.
+        """
+        dtype = check_float_dtype(dtype)
+        for param in self.parameters():
+            if param.dtype != dtype:
+                param.data = param.data.astype(dtype)
+                param.grad = None
+        return self
+
+    # -- printing -------------------------------------------------------------------------
+
+    def extra_repr(self):
+        """One line of settings shown inside ``repr``; subclasses override it."""
+        return ""
+
+    def __repr__(self):
+        # torch's algorithm: extra_repr lines, then "(name): child" lines indented by two spaces.
+        extra_lines = self.extra_repr().split("\n") if self.extra_repr() else []
+        child_lines = [f"({name}): {_indent(repr(child), 2)}" for name, child in self.named_children()]
+        lines = extra_lines + child_lines
+        text = type(self).__name__ + "("
+        if len(extra_lines) == 1 and not child_lines:
+            text += extra_lines[0]
+        elif lines:
+            text += "\n  " + "\n  ".join(lines) + "\n"
+        return text + ")"
+
+
+def _indent(text, spaces):
+    """Indent every line but the first by ``spaces``; blank lines stay empty (torch's ``_addindent``)."""
+    first, *rest = text.split("\n")
+    return "\n".join([first] + [(" " * spaces + line) if line.strip() else "" for line in rest])

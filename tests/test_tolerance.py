@@ -1,0 +1,134 @@
+"""The derived tolerance: valid (correct computations pass) and sharp (wrong ones fail)."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+import scratchnet
+import torchnet
+from compare import compare_forward, compare_outputs, twin
+from compare.forward import torch_unit_roundoff
+from compare.tolerance import gamma, linear_chain, reference_with_bounds, unit_roundoff
+
+
+def test_unit_roundoff_and_gamma():
+    assert unit_roundoff(np.float32) == 2.0**-24 and unit_roundoff(np.float64) == 2.0**-53
+    u = 2.0**-24
+    assert gamma(5, u) == pytest.approx(5 * u / (1 - 5 * u))
+    assert gamma(2**25, u) == math.inf
+
+
+def test_bound_holds_for_a_long_cancelling_sum():
+    """Worst case for summation: large terms of both signs that cancel to a small result."""
+    n = 4096
+    layer = scratchnet.Linear(n, 1, dtype=np.float32, rng=0)
+    w = np.tile([1.0, -1.0], n // 2).astype(np.float32)
+    x = (1 + np.random.default_rng(0).random(n) * 1e-3).astype(np.float32)
+    layer.load_state_dict({"weight": w[None, :], "bias": [0.0]})
+    reference, (bound32, bound64) = reference_with_bounds(linear_chain(layer), x, [2.0**-24, 2.0**-53])
+    assert abs(layer(x)[0] - reference[0]) <= bound32[0] + bound64[0]
+    assert bound32[0] > abs(reference[0]) * 1e-4  # the bound grows with sum |w||x|, not with |result|
+
+
+def test_heaviside_bound_is_the_jump_where_the_sign_is_uncertain():
+    net = scratchnet.MLP((1, 1, 1), "heaviside", dtype=np.float64)
+    net.load_state_dict({"fc1.weight": [[1.0]], "fc1.bias": [-0.1], "fc2.weight": [[1.0]], "fc2.bias": [0.0]})
+    x = np.array([[0.1], [0.3], [-1.0]])  # z = 0.1 - 0.1 is within rounding of 0; the others are not
+    _, (bound,) = reference_with_bounds(linear_chain(net), x, [2.0**-24])
+    assert bound[0, 0] >= 1 and bound[1, 0] < 1e-6 and bound[2, 0] < 1e-6
+
+
+def article_pair(dtype=np.float32):
+    mine = scratchnet.Net(dtype=dtype, rng=0)
+    return mine, twin(mine)
+
+
+X = np.random.default_rng(1).standard_normal((16, 2))
+
+
+def test_correct_pair_passes_and_report_reads_well():
+    report = compare_forward(*article_pair(), X)
+    assert report.passed
+    text = str(report)
+    for expected in [
+        "scratchnet vs float64 reference",
+        "torch vs float64 reference",
+        "scratchnet vs torch",
+        "gamma(n+1)",
+        "n = 2, 4, 4",
+        "verdict: PASS",
+    ]:
+        assert expected in text
+    assert report.comparisons[0].max_tolerance < 1e-5  # sharp enough to matter for O(1) outputs
+
+
+def corrupt_bias(net):
+    net.fc2.bias.zero_()
+
+
+def corrupt_transpose(net):
+    net.fc2.weight.copy_(net.fc2.weight.T.clone())
+
+
+def corrupt_tiny(net):
+    net.fc3.weight.mul_(1 + 1e-4)  # a relative change of 1e-4, far above float32 rounding
+
+
+def corrupt_activation(net):
+    net.forward = lambda x: net.fc3(torch.tanh(net.fc2(torch.relu(net.fc1(x)))))
+
+
+@pytest.mark.parametrize("corrupt", [corrupt_bias, corrupt_transpose, corrupt_tiny, corrupt_activation])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_a_wrong_torch_net_fails(corrupt, dtype):
+    mine, theirs = article_pair(dtype)
+    with torch.no_grad():
+        corrupt(theirs)
+    report = compare_forward(mine, theirs, X)
+    assert not report.passed
+    assert "FAIL" in str(report)
+    assert report.comparisons[-1].name == "scratchnet vs torch" and not report.comparisons[-1].passed
+
+
+def test_nan_and_inf_are_reported_not_crashed():
+    mine, theirs = article_pair()
+    x = np.array([[np.nan, 0.0], [np.inf, 1.0], [0.5, 0.5]])
+    report = compare_forward(mine, theirs, x)
+    assert np.isnan(report.outputs["scratchnet"][0, 0])
+    assert report.passed, str(report)  # NaN where torch has NaN is agreement
+    nan_weights = mine.state_dict()
+    nan_weights["fc1.weight"][0, 0] = np.nan
+    mine.load_state_dict(nan_weights)
+    assert not compare_forward(mine, theirs, X).passed  # NaN on one side only
+
+
+def test_compare_outputs_rules():
+    both_nan = compare_outputs("a", [np.nan, np.inf, 1.0], [np.nan, np.inf, 1.0 + 1e-9], 1e-8, "test")
+    assert both_nan.passed and both_nan.max_abs_diff == pytest.approx(1e-9)
+    one_nan = compare_outputs("b", [np.nan, 1.0], [0.0, 1.0], 1e-8, "test")
+    assert not one_nan.passed and one_nan.mismatches == 1
+    opposite_inf = compare_outputs("c", [np.inf], [-np.inf], 1e-8, "test")
+    assert not opposite_inf.passed
+    shapes = compare_outputs("d", np.zeros((2, 1)), np.zeros(2), 1.0, "test")
+    assert not shapes.passed and "shapes differ" in shapes.why
+    empty = compare_outputs("e", np.zeros((0, 3)), np.zeros((0, 3)), 1.0, "test")
+    assert empty.passed and empty.max_abs_diff == 0
+
+
+def test_like_with_like():
+    mine = scratchnet.Net(rng=0)
+    theirs = twin(mine).double()
+    with pytest.raises(ValueError, match="compare like with like"):
+        compare_forward(mine, theirs, X)
+
+
+def test_compare_forward_argument_order_is_checked():
+    mine, theirs = article_pair()
+    with pytest.raises(TypeError, match="takes a scratchnet and a torch network"):
+        compare_forward(theirs, mine, X)
+
+
+def test_cpu_float32_products_are_ieee():
+    assert torch_unit_roundoff(torchnet.Net(), np.float32) == 2.0**-24
