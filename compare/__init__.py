@@ -1,18 +1,24 @@
 """compare: copy weights between scratchnet and torch, and prove that both compute the same thing.
 
 - ``copy_weights(src, dst)``, ``twin(net)``: the same weights in the other framework.
-- ``compare_forward(scratch_net, torch_net, x)``: a report judged with derived tolerances
-  (see ``compare.tolerance``).
+- ``compare_forward(scratch_net, torch_net, x)``, ``compare_gradients(...)``,
+  ``compare_training(...)``: reports judged with derived tolerances (see ``compare.tolerance``).
 - ``python -m compare``: the article's network in both frameworks, side by side.
 """
 
-from .forward import ForwardReport, OutputComparison, compare_forward, compare_outputs
+from .forward import compare_forward
+from .gradients import compare_gradients
+from .report import OutputComparison, Report, compare_outputs
+from .training import TrainingReport, compare_training
 from .weights import copy_weights, numpy_state, to_scratch, to_torch, twin
 
 __all__ = [
-    "ForwardReport",
     "OutputComparison",
+    "Report",
+    "TrainingReport",
     "compare_forward",
+    "compare_gradients",
+    "compare_training",
     "compare_outputs",
     "copy_weights",
     "numpy_state",

@@ -110,7 +110,7 @@ def main(argv=None):
 
     x = np.random.default_rng(args.seed).standard_normal((args.batch, scratch_net.layers[0].in_features)).astype(dtype)
     report = compare_forward(scratch_net, torch_net, x)
-    outputs = {k: report.outputs[k] for k in ("torch", "scratchnet")}
+    outputs = {k: report.values[k] for k in ("torch", "scratchnet")}
     outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
     _print_side_by_side(x, outputs)
     print(report)

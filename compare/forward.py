@@ -1,102 +1,15 @@
 """Run a scratchnet network and its torch twin on the same input and judge the outputs."""
 
-from dataclasses import dataclass
-
 import numpy as np
 import torch
 
+from scratchnet import no_grad
+
+from .report import Report, compare_outputs
 from .tolerance import ACTIVATION_ERRORS, linear_chain, reference_with_bounds, unit_roundoff
 from .weights import is_scratch, is_torch
 
-__all__ = ["OutputComparison", "ForwardReport", "compare_forward", "compare_outputs", "torch_unit_roundoff", "describe"]
-
-
-@dataclass(frozen=True)
-class OutputComparison:
-    """One output judged against another, elementwise, within a derived tolerance.
-
-    ``ratio`` is the largest ``|diff| / tolerance`` over the elements: at most 1
-    passes, and how far below 1 it is shows the margin. NaN agrees with NaN and
-    an infinity with the same infinity; any other non-finite value is a mismatch.
-    """
-
-    name: str
-    max_abs_diff: float
-    max_rel_diff: float
-    max_tolerance: float
-    ratio: float
-    mismatches: int
-    size: int
-    why: str
-
-    @property
-    def passed(self):
-        return self.mismatches == 0
-
-
-def compare_outputs(name, mine, theirs, tolerance, why):
-    """Judge ``mine`` against ``theirs`` elementwise: pass where ``|mine - theirs| <= tolerance``."""
-    mine = np.asarray(mine, dtype=np.float64)
-    theirs = np.asarray(theirs, dtype=np.float64)
-    if mine.shape != theirs.shape:
-        size = max(mine.size, theirs.size)
-        return OutputComparison(
-            name, np.inf, np.inf, np.nan, np.inf, size, size, f"shapes differ: {mine.shape} vs {theirs.shape}"
-        )
-    tolerance = np.broadcast_to(np.asarray(tolerance, dtype=np.float64), mine.shape)
-    with np.errstate(all="ignore"):
-        diff = np.abs(mine - theirs)
-        diff = np.where(mine == theirs, 0.0, diff)  # equal infinities give inf - inf = nan otherwise
-        both_nan = np.isnan(mine) & np.isnan(theirs)
-        diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
-        agree = (diff == 0) | (diff <= tolerance)  # equal values agree even where the bound is NaN
-        rel = np.where(diff == 0, 0.0, diff / np.abs(theirs))
-        ratio = np.where(diff == 0, 0.0, diff / tolerance)
-    largest = lambda a: float(np.max(a)) if a.size else 0.0  # noqa: E731
-    return OutputComparison(
-        name,
-        max_abs_diff=largest(diff),
-        max_rel_diff=largest(np.nan_to_num(rel, nan=np.inf)),
-        max_tolerance=largest(np.nan_to_num(tolerance, nan=0.0)),
-        ratio=largest(np.nan_to_num(ratio, nan=np.inf)),
-        mismatches=int(np.count_nonzero(~agree)),
-        size=int(mine.size),
-        why=why,
-    )
-
-
-@dataclass(frozen=True)
-class ForwardReport:
-    """The outcome of ``compare_forward``: the outputs, each comparison, and how the tolerance was derived."""
-
-    network: str
-    dtype: str
-    device: str
-    input_shape: tuple
-    outputs: dict
-    comparisons: tuple
-    rule: str
-
-    @property
-    def passed(self):
-        return all(c.passed for c in self.comparisons)
-
-    def __str__(self):
-        head = f"forward pass: {self.network}, {self.dtype}, input shape {self.input_shape}, torch on {self.device}"
-        columns = f"  {'outputs':<32} {'max |diff|':>11} {'max rel':>10} {'tolerance':>10} {'|diff|/tol':>10}  result"
-        rows = [
-            f"  {c.name:<32} {c.max_abs_diff:>11.3g} {c.max_rel_diff:>10.3g} "
-            f"{c.max_tolerance:>10.3g} {c.ratio:>10.3g}  "
-            + ("pass" if c.passed else f"FAIL ({c.mismatches} of {c.size} outside)")
-            for c in self.comparisons
-        ]
-        why = [f"  {c.name}: {c.why}" for c in self.comparisons]
-        verdict = (
-            "verdict: PASS, every output is within its derived tolerance"
-            if self.passed
-            else "verdict: FAIL, " + ", ".join(c.name for c in self.comparisons if not c.passed) + " outside tolerance"
-        )
-        return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict])
+__all__ = ["check_pair", "compare_forward", "describe", "torch_unit_roundoff"]
 
 
 def torch_unit_roundoff(torch_net, dtype):
@@ -124,7 +37,13 @@ def describe(net):
     return f"{type(net).__name__} {' -> '.join(map(str, sizes))} ({activation})"
 
 
-def _dtype_of(scratch_net, torch_net):
+def check_pair(scratch_net, torch_net, caller):
+    """The common dtype of a (scratchnet, torch) pair, or a clear error; and the torch net's device."""
+    if not is_scratch(scratch_net) or not is_torch(torch_net):
+        raise TypeError(
+            f"{caller}(scratch_net, torch_net, ...) takes a scratchnet and a torch network, "
+            f"got {type(scratch_net).__name__} and {type(torch_net).__name__}"
+        )
     scratch_dtypes = {p.dtype for p in scratch_net.parameters()}
     torch_dtypes = {np.dtype(str(p.dtype).removeprefix("torch.")) for p in torch_net.parameters()}
     if len(scratch_dtypes | torch_dtypes) != 1:
@@ -132,7 +51,18 @@ def _dtype_of(scratch_net, torch_net):
             f"compare like with like: scratchnet holds {sorted(map(str, scratch_dtypes))}, "
             f"torch holds {sorted(map(str, torch_dtypes))}; convert one with .to(dtype)"
         )
-    return scratch_dtypes.pop()
+    return scratch_dtypes.pop(), next(torch_net.parameters()).device
+
+
+def tolerance_rule(chain, dtype):
+    """One paragraph: how the bounds of ``compare.tolerance`` apply to this chain."""
+    widths = ", ".join(str(layer.weight.shape[1]) for layer in chain)
+    activations = sorted({layer.activation for layer in chain})
+    return (
+        f"elementwise worst-case rounding bound per layer gamma(n+1)(|W|(|h|+e) + |b|) + |W|e, "
+        f"gamma(k) = ku/(1-ku), u = eps/2 of {dtype}, n = {widths}; "
+        + "; ".join(ACTIVATION_ERRORS[a].why for a in activations)
+    )
 
 
 def compare_forward(scratch_net, torch_net, x):
@@ -150,17 +80,12 @@ def compare_forward(scratch_net, torch_net, x):
         x: input of shape ``(*, in_features)``.
 
     Returns:
-        A ``ForwardReport``; ``str(report)`` is a readable table.
+        A ``Report`` whose ``values`` are the ``"scratchnet"``, ``"torch"`` and
+        ``"reference"`` outputs; ``str(report)`` is a readable table.
     """
-    if not is_scratch(scratch_net) or not is_torch(torch_net):
-        raise TypeError(
-            f"compare_forward(scratch_net, torch_net, x) takes a scratchnet and a torch network, "
-            f"got {type(scratch_net).__name__} and {type(torch_net).__name__}"
-        )
-    dtype = _dtype_of(scratch_net, torch_net)
+    dtype, device = check_pair(scratch_net, torch_net, "compare_forward")
     x = np.asarray(x, dtype=dtype)
-    device = next(torch_net.parameters()).device
-    with np.errstate(all="ignore"):  # NaN and inf are reported below, not warned about
+    with np.errstate(all="ignore"), no_grad():  # NaN and inf are reported below, not warned about
         scratch_out = np.asarray(scratch_net(x))
     with torch.no_grad():
         torch_out = torch_net(torch.tensor(x, device=device)).cpu().numpy()
@@ -170,24 +95,19 @@ def compare_forward(scratch_net, torch_net, x):
     reference, (b_scratch, b_torch, b_ref) = reference_with_bounds(chain, x, [u_scratch, u_torch, u_ref])
     comparisons = []
     if dtype != np.float64:
-        comparisons.append(
-            compare_outputs(
-                "scratchnet vs float64 reference",
-                scratch_out,
-                reference,
-                b_scratch + b_ref,
-                f"bound(u={u_scratch:.3g}) + reference bound(u={u_ref:.3g})",
+        for name, out, bound, u in (
+            ("scratchnet", scratch_out, b_scratch, u_scratch),
+            ("torch", torch_out, b_torch, u_torch),
+        ):
+            comparisons.append(
+                compare_outputs(
+                    f"{name} vs float64 reference",
+                    out,
+                    reference,
+                    bound + b_ref,
+                    f"bound(u={u:.3g}) + reference bound(u={u_ref:.3g})",
+                )
             )
-        )
-        comparisons.append(
-            compare_outputs(
-                "torch vs float64 reference",
-                torch_out,
-                reference,
-                b_torch + b_ref,
-                f"bound(u={u_torch:.3g}) + reference bound(u={u_ref:.3g})",
-            )
-        )
     comparisons.append(
         compare_outputs(
             "scratchnet vs torch",
@@ -197,19 +117,9 @@ def compare_forward(scratch_net, torch_net, x):
             f"bound(u={u_scratch:.3g}) + bound(u={u_torch:.3g})",
         )
     )
-    widths = ", ".join(str(layer.weight.shape[1]) for layer in chain)
-    activations = sorted({layer.activation for layer in chain})
-    rule = (
-        f"elementwise worst-case rounding bound per layer gamma(n+1)(|W|(|h|+e) + |b|) + |W|e, "
-        f"gamma(k) = ku/(1-ku), u = eps/2 of {dtype}, n = {widths}; "
-        + "; ".join(ACTIVATION_ERRORS[a].why for a in activations)
-    )
-    return ForwardReport(
-        network=describe(scratch_net),
-        dtype=str(dtype),
-        device=str(device),
-        input_shape=tuple(x.shape),
-        outputs={"scratchnet": scratch_out, "torch": torch_out, "reference": reference},
+    return Report(
+        title=f"forward pass: {describe(scratch_net)}, {dtype}, input shape {x.shape}, torch on {device}",
         comparisons=tuple(comparisons),
-        rule=rule,
+        rule=tolerance_rule(chain, dtype),
+        values={"scratchnet": scratch_out, "torch": torch_out, "reference": reference},
     )

@@ -42,24 +42,32 @@ from scratchnet import functional as F
 from .weights import is_scratch, is_torch
 
 __all__ = [
-    "Layer",
-    "ActivationError",
     "ACTIVATION_ERRORS",
-    "linear_chain",
-    "unit_roundoff",
+    "ActivationError",
+    "Layer",
+    "LayerTrace",
+    "backward_bounds",
+    "forward_trace",
     "gamma",
+    "linear_chain",
+    "loss_gradient_and_errors",
     "reference_with_bounds",
+    "unit_roundoff",
 ]
 
 
 @dataclass(frozen=True)
 class Layer:
-    """One step of a chain: ``h = activation(h @ weight.T + bias)``, in float64."""
+    """One step of a chain: ``h = activation(h @ weight.T + bias)``, in float64; ``name`` prefixes its parameters."""
 
+    name: str
     weight: np.ndarray
     bias: np.ndarray
     activation: str
     heaviside_value: float = 0.5
+
+    def parameter_name(self, which):
+        return f"{self.name}.{which}" if self.name else which
 
 
 @dataclass(frozen=True)
@@ -106,19 +114,21 @@ def linear_chain(net):
     """Describe ``net`` as a list of ``Layer`` (float64 copies of its weights).
 
     Knows ``Net``, ``MLP`` and ``Linear`` of both frameworks; every Net and MLP
-    exposes ``layers`` and ``activation_name``.
+    exposes ``layers`` and ``activation_name``, and names its layers ``fc1 ... fcN``.
     """
     if isinstance(net, (scratchnet.Linear, nn.Linear)):
-        layers, activation, value = [net], "identity", 0.5
+        named, activation, value = [("", net)], "identity", 0.5
     elif (is_scratch(net) or is_torch(net)) and hasattr(net, "layers") and hasattr(net, "activation_name"):
-        layers, activation = net.layers, net.activation_name
+        named = [(f"fc{number}", layer) for number, layer in enumerate(net.layers, start=1)]
+        activation = net.activation_name
         value = getattr(getattr(net, "activation", None), "value", 0.5)
     else:
         raise TypeError(f"cannot derive a tolerance for {type(net).__name__}: expected a Net, an MLP or a Linear layer")
-    chain = [Layer(_as_float64(layer.weight), _as_float64(layer.bias), activation, value) for layer in layers]
-    last = chain[-1]
-    chain[-1] = Layer(last.weight, last.bias, "identity", value)
-    return chain
+    activations = [activation] * (len(named) - 1) + ["identity"]
+    return [
+        Layer(name, _as_float64(layer.weight), _as_float64(layer.bias), act, value)
+        for (name, layer), act in zip(named, activations)
+    ]
 
 
 def _activate(name, z, heaviside_value):
@@ -127,21 +137,33 @@ def _activate(name, z, heaviside_value):
     return getattr(F, name)(z)
 
 
-def reference_with_bounds(chain, x, unit_roundoffs):
-    """Run ``chain`` on ``x`` in float64 and bound each implementation's error.
+@dataclass
+class LayerTrace:
+    """One layer's forward pass in float64 (``h_in -> z -> h_out``) and, per ``u``, bounds on each quantity's error."""
+
+    h_in: np.ndarray
+    z: np.ndarray
+    h_out: np.ndarray
+    e_in: list
+    e_z: list
+    e_out: list
+
+
+def forward_trace(chain, x, unit_roundoffs):
+    """Run ``chain`` on ``x`` in float64, bounding each implementation's error layer by layer.
 
     Args:
         chain: list of ``Layer``.
-        x: input of shape ``(*, in_features)``; it is widened to float64 exactly.
+        x: input of shape ``(*, in_features)``; widened to float64 exactly (both
+            implementations receive the same array, so its error is 0).
         unit_roundoffs: one ``u`` per implementation to bound.
 
     Returns:
-        ``(reference, bounds)``: the float64 output ``(*, out_features)`` and,
-        for each ``u``, an array of the same shape bounding ``|computed - exact|``
-        elementwise.
+        A list of ``LayerTrace``, one per layer.
     """
     h = np.asarray(x, dtype=np.float64)
     errors = [np.zeros_like(h) for _ in unit_roundoffs]
+    trace = []
     with np.errstate(all="ignore"):  # NaN and inf in weights or inputs propagate into the bounds
         for layer in chain:
             abs_w = np.abs(layer.weight)
@@ -150,7 +172,7 @@ def reference_with_bounds(chain, x, unit_roundoffs):
             n_roundings = layer.weight.shape[1] + (layer.bias is not None)
             out = _activate(layer.activation, z, layer.heaviside_value)
             rule = ACTIVATION_ERRORS[layer.activation]
-            new_errors = []
+            z_errors, out_errors = [], []
             for u, e in zip(unit_roundoffs, errors):
                 e_z = e @ abs_w.T + gamma(n_roundings, u) * ((np.abs(h) + e) @ abs_w.T + abs_b)
                 if layer.activation == "heaviside":
@@ -160,11 +182,149 @@ def reference_with_bounds(chain, x, unit_roundoffs):
                     e_h = rule.lipschitz * e_z
                     if rule.relative_u:
                         e_h = e_h + rule.relative_u * u * np.abs(out) + np.finfo(_dtype_of(u)).tiny
-                new_errors.append(e_h)
-            h, errors = out, new_errors
-    return h, errors
+                z_errors.append(e_z)
+                out_errors.append(e_h)
+            trace.append(LayerTrace(h, z, out, errors, z_errors, out_errors))
+            h, errors = out, out_errors
+    return trace
+
+
+def reference_with_bounds(chain, x, unit_roundoffs):
+    """The float64 output of ``chain`` on ``x`` and, per ``u``, a bound on ``|computed - exact|`` elementwise."""
+    last = forward_trace(chain, x, unit_roundoffs)[-1]
+    return last.h_out, last.e_out
+
+
+def _derivative_and_error(activation, layer_trace, index, u):
+    """``f'(z)`` of an activation and a bound on how far a computed ``f'`` may be from it.
+
+    relu: 0 or 1, exact, but it may flip where ``|z|`` is within its bound;
+    sigmoid ``s(1 - s)`` and tanh ``1 - t^2`` are computed from the computed
+    output ``s + e`` (``|e| <= e_h``): ``|(s+e)(1-s-e) - s(1-s)| <= |1 - 2s| e_h + e_h^2``
+    and ``|1 - (t+e)^2 - (1 - t^2)| <= 2|t| e_h + e_h^2``, plus two roundings;
+    heaviside: 0 by definition on both sides.
+    """
+    out, e_h, z, e_z = layer_trace.h_out, layer_trace.e_out[index], layer_trace.z, layer_trace.e_z[index]
+    if activation == "identity":
+        return np.ones_like(out), np.zeros_like(out)
+    if activation == "heaviside":
+        return np.zeros_like(out), np.zeros_like(out)
+    if activation == "relu":
+        return (z > 0).astype(np.float64), np.where(np.abs(z) <= e_z, 1.0, 0.0)
+    if activation == "sigmoid":
+        derivative = out * (1 - out)
+        return derivative, np.abs(1 - 2 * out) * e_h + e_h**2 + 2 * u * derivative
+    derivative = 1 - out**2  # tanh
+    return derivative, 2 * np.abs(out) * e_h + e_h**2 + 2 * u
+
+
+def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
+    r"""Gradients of ``sum(upstream * chain(x))`` in float64 and, per ``u``, bounds on their errors.
+
+    The backward pass of each layer, with ``g = dL/dz`` of shape ``(B, out)``
+    after flattening leading dimensions, is three products whose rounding
+    Higham's bound covers, plus the errors already in their operands::
+
+        dW = g^T h:   |dW err| <= e_g^T (|h| + e_h) + |g|^T e_h + gamma(B) |g|^T |h|
+        db = sum g:   |db err| <= sum e_g + gamma(B) sum |g|
+        dh = g W:     |dh err| <= e_g |W| + gamma(out) (|g| + e_g) |W|
+
+    and through the activation before it, ``g' = dh * f'(z)``::
+
+        |g' err| <= |f'| e_dh + (|dh| + e_dh) e_f' + 3u |dh f'|
+
+    where ``e_f'`` bounds the error of the computed derivative (see
+    ``_derivative_and_error``: a ReLU's slope may flip where ``|z|`` is within
+    its bound).
+
+    Args:
+        chain, trace: the network and its ``forward_trace``.
+        upstream: ``dL/dy``, shaped like the output.
+        upstream_errors: per ``u``, a bound on the error of ``upstream`` (0
+            when both implementations receive the very same array).
+        unit_roundoffs: the same list as given to ``forward_trace``.
+
+    Returns:
+        ``(gradients, bounds)``: a dict from ``"input"`` and parameter names to
+        float64 gradients, and per ``u`` a dict of the same keys to bounds.
+    """
+    g = np.asarray(upstream, dtype=np.float64)
+    g_errors = [np.broadcast_to(np.asarray(e, dtype=np.float64), g.shape) for e in upstream_errors]
+    gradients, bounds = {}, [{} for _ in unit_roundoffs]
+    with np.errstate(all="ignore"):
+        for position in range(len(chain) - 1, -1, -1):
+            layer, step = chain[position], trace[position]
+            n_out, n_in = layer.weight.shape
+            g_rows, h_rows = g.reshape(-1, n_out), step.h_in.reshape(-1, n_in)
+            batch = g_rows.shape[0]
+            abs_w = np.abs(layer.weight)
+            gradients[layer.parameter_name("weight")] = g_rows.T @ h_rows
+            if layer.bias is not None:
+                gradients[layer.parameter_name("bias")] = g_rows.sum(axis=0)
+            g_h = g @ layer.weight
+            new_errors = []
+            for index, u in enumerate(unit_roundoffs):
+                e_g = g_errors[index].reshape(-1, n_out)
+                e_in = step.e_in[index].reshape(-1, n_in)
+                bounds[index][layer.parameter_name("weight")] = (
+                    e_g.T @ (np.abs(h_rows) + e_in)
+                    + np.abs(g_rows).T @ e_in
+                    + gamma(batch, u) * np.abs(g_rows).T @ np.abs(h_rows)
+                )
+                if layer.bias is not None:
+                    bounds[index][layer.parameter_name("bias")] = e_g.sum(axis=0) + gamma(batch, u) * np.abs(
+                        g_rows
+                    ).sum(axis=0)
+                e_gh = g_errors[index] @ abs_w + gamma(n_out, u) * (np.abs(g) + g_errors[index]) @ abs_w
+                if position > 0:
+                    previous = chain[position - 1]
+                    derivative, e_derivative = _derivative_and_error(previous.activation, trace[position - 1], index, u)
+                    e_gh = (
+                        np.abs(derivative) * e_gh
+                        + (np.abs(g_h) + e_gh) * e_derivative
+                        + 3 * u * np.abs(g_h * derivative)
+                    )
+                new_errors.append(e_gh)
+            if position > 0:
+                derivative, _ = _derivative_and_error(chain[position - 1].activation, trace[position - 1], 0, 0.0)
+                g_h = g_h * derivative
+            g, g_errors = g_h, new_errors
+    gradients["input"] = g
+    for index in range(len(unit_roundoffs)):
+        bounds[index]["input"] = g_errors[index]
+    return gradients, bounds
 
 
 def _dtype_of(u):
     """The dtype whose unit roundoff is ``u`` (for its ``tiny``); float32 for coarser formats such as TF32."""
     return np.float64 if u <= unit_roundoff(np.float64) else np.float32
+
+
+def loss_gradient_and_errors(loss, y, y_errors, target, reduction, unit_roundoffs):
+    """``dL/dy`` of a loss at the float64 output ``y``, and per ``u`` a bound on a computed one's error.
+
+    MSE: ``G = s (y - t)`` with ``s = 2/N`` (mean) or 2 (sum): the output's
+    error ``e_y`` passes scaled by ``s``, plus roundings of the difference and
+    the products. BCE with logits: ``G = s (sigmoid(y) - t)`` with ``s = 1/N``
+    or 1: sigmoid passes ``e_y / 4`` (its Lipschitz constant) and adds its own
+    ``5u`` evaluation error.
+    """
+    y = np.asarray(y, dtype=np.float64)
+    t = np.asarray(target, dtype=np.float64)
+    if loss == "mse":
+        scale = 2.0 if reduction == "sum" else 2.0 / max(y.size, 1)
+        diff = y - t
+        gradient = scale * diff
+        errors = [scale * (e + u * np.abs(diff)) + 2 * u * np.abs(gradient) for u, e in zip(unit_roundoffs, y_errors)]
+    elif loss == "bce":
+        scale = 1.0 if reduction == "sum" else 1.0 / max(y.size, 1)
+        probability = F.sigmoid(y)
+        gradient = scale * (probability - t)
+        errors = [
+            scale * (e / 4 + 5 * u * probability + np.finfo(_dtype_of(u)).tiny + u * np.abs(probability - t))
+            + 2 * u * np.abs(gradient)
+            for u, e in zip(unit_roundoffs, y_errors)
+        ]
+    else:
+        raise ValueError(f"loss must be 'mse' or 'bce'; got {loss!r}")
+    return gradient, errors

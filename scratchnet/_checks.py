@@ -8,6 +8,8 @@ import operator
 
 import numpy as np
 
+from .autograd import record
+
 #: The floating dtypes a scratchnet layer may hold (torch.float32, torch.float64).
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
@@ -62,13 +64,15 @@ def check_activation(name):
     return name
 
 
-def as_input(x, dtype, features, owner):
-    """Return ``x`` as an array of ``dtype`` and shape ``(*, features)``.
+def as_array(x, dtype, owner, what="input", *, differentiable=True):
+    """Return ``x`` as an array of ``dtype``, by the rules of ``Linear``'s input.
 
     Python numbers and lists, and integer or boolean arrays, are converted to
     ``dtype``. A floating array of another dtype is refused rather than
     silently rounded or widened. An array of the right dtype is returned as it
-    is (no copy), so callers must not write into the result.
+    is (no copy), so callers must not write into the result. When a forward
+    pass is recording, a conversion of a ``differentiable`` value is noted on
+    its tape, so that the gradient reaches the object the caller passed.
     """
     if isinstance(x, np.ndarray):
         array = x
@@ -76,18 +80,30 @@ def as_input(x, dtype, features, owner):
         try:
             array = np.asarray(x)
         except (TypeError, ValueError) as error:
-            raise TypeError(
-                f"{owner} expects an array of shape (*, {features}); got {type(x).__name__}: {error}"
-            ) from None
+            raise TypeError(f"{owner} expects an array as {what}; got {type(x).__name__}: {error}") from None
     kind = array.dtype.kind
     if kind == "f":
         if array.dtype != dtype and hasattr(x, "dtype"):
             raise TypeError(
-                f"{owner} holds {dtype} weights and expects {dtype} input; got {array.dtype}. "
+                f"{owner} holds {dtype} values and expects {dtype} {what}; got {array.dtype}. "
                 f"Convert explicitly, e.g. x.astype(np.{dtype})"
             )
     elif kind not in "iub":
-        raise TypeError(f"{owner} expects real numbers; got an array of dtype {array.dtype}")
+        raise TypeError(f"{owner} expects real numbers as {what}; got an array of dtype {array.dtype}")
+    if array.dtype != dtype:
+        array = array.astype(dtype)
+    if differentiable and array is not x:
+        record(array, x, _same_gradient)
+    return array
+
+
+def _same_gradient(grad):
+    return grad
+
+
+def as_input(x, dtype, features, owner):
+    """``as_array``, and check that ``x`` has shape ``(*, features)``."""
+    array = as_array(x, dtype, owner)
     if array.ndim == 0:
         raise ValueError(f"{owner} expects input of shape (*, {features}) with at least 1 dimension; got a 0-D value")
     if array.shape[-1] != features:
@@ -95,4 +111,4 @@ def as_input(x, dtype, features, owner):
             f"{owner} expects input of shape (*, {features}); got shape {array.shape}, "
             f"whose last dimension is {array.shape[-1]}, not {features}"
         )
-    return array if array.dtype == dtype else array.astype(dtype)
+    return array

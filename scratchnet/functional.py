@@ -1,15 +1,97 @@
-"""Activation functions, elementwise, in NumPy (``torch.nn.functional`` in miniature).
+"""The operations of a network and their derivatives, in NumPy (``torch.nn.functional`` in miniature).
 
-Every function takes an array of any shape ``(*)`` and returns a new array of
-the same shape and, for floating input, the same dtype. None of them writes
-into its input, and none emits NumPy warnings (no overflow at +-1000, no
-invalid-value warning at NaN). Values at 0, -0, +-inf and NaN are those of
-torch, and the tests check them against torch.
+Each operation ``f`` is followed by ``f_backward``: given the gradient of the
+loss with respect to ``f``'s output (``grad_output``, same shape as the
+output), it returns the gradient with respect to ``f``'s input, by the chain
+rule. When a module's forward pass is recording (see ``autograd``), each
+operation also notes on the tape how to go back through it.
+
+Conventions, all as in torch: elementwise functions take any shape ``(*)``
+and return a new array of that shape and, for floating input, that dtype; no
+function writes into an array it was given; no NumPy warnings at +-1000 or
+NaN; values and slopes at 0, -0, +-inf and NaN are torch's (tests check them
+against torch).
 """
 
 import numpy as np
 
-__all__ = ["relu", "sigmoid", "tanh", "heaviside", "identity"]
+from .autograd import record
+from .module import Parameter
+
+__all__ = [
+    "binary_cross_entropy_with_logits",
+    "binary_cross_entropy_with_logits_backward",
+    "heaviside",
+    "heaviside_backward",
+    "identity",
+    "linear",
+    "linear_backward",
+    "mse_loss",
+    "mse_loss_backward",
+    "relu",
+    "relu_backward",
+    "sigmoid",
+    "sigmoid_backward",
+    "tanh",
+    "tanh_backward",
+]
+
+
+# -- Linear ---------------------------------------------------------------------------------
+
+
+def linear(input, weight, bias=None):
+    """``y = x @ W.T + b``.
+
+    Shapes: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)`` or None;
+    output ``(*, out)``. ``weight`` and ``bias`` may be arrays or
+    ``Parameter``s; a backward pass adds ``dW`` and ``db`` to a Parameter's
+    ``.grad``.
+    """
+    x = np.asarray(input)
+    output = x @ _values(weight).T
+    if bias is not None:
+        output += _values(bias)  # in place: output is a new array of our own
+    record(output, input, lambda grad: _linear_backward_and_accumulate(grad, x, weight, bias))
+    return output
+
+
+def linear_backward(grad_output, input, weight):
+    """Backward of ``y = x @ W.T + b``, with ``g = grad_output`` of shape ``(*, out)``.
+
+    Returns ``(dx, dW, db)``::
+
+        dx = g @ W                                        (*, in)
+        dW = g^T x, summed over every leading dimension   (out, in)
+        db = g, summed over every leading dimension       (out,)
+
+    (Each sample adds its own ``g^T x`` to ``dW``: the weights are shared by all samples.)
+    """
+    w = _values(weight)
+    g_rows = grad_output.reshape(-1, w.shape[0])  # all leading dimensions as one: (samples, out)
+    x_rows = input.reshape(-1, w.shape[1])  # (samples, in)
+    return grad_output @ w, g_rows.T @ x_rows, g_rows.sum(axis=0)
+
+
+def _linear_backward_and_accumulate(grad_output, input, weight, bias):
+    grad_input, grad_weight, grad_bias = linear_backward(grad_output, input, weight)
+    _accumulate(weight, grad_weight)
+    if bias is not None:
+        _accumulate(bias, grad_bias)
+    return grad_input
+
+
+def _values(array_or_parameter):
+    return array_or_parameter.data if isinstance(array_or_parameter, Parameter) else np.asarray(array_or_parameter)
+
+
+def _accumulate(param, grad):
+    """Add ``grad`` to ``param.grad``, as torch accumulates across backward passes (a new array each time)."""
+    if isinstance(param, Parameter):
+        param.grad = grad if param.grad is None else param.grad + grad
+
+
+# -- Activations ----------------------------------------------------------------------------
 
 
 def relu(input):
@@ -19,7 +101,19 @@ def relu(input):
     (``np.maximum(-0.0, 0)`` would give +0.0).
     """
     x = np.asarray(input)
-    return np.where(x < 0, 0, x)
+    output = np.where(x < 0, 0, x)
+    record(output, input, lambda grad: relu_backward(grad, output))
+    return output
+
+
+def relu_backward(grad_output, output):
+    """d relu(x)/dx = 1 where x > 0, else 0, **including at x = 0**, as in torch.
+
+    Written from the output ``y = relu(x)`` (as torch does): the gradient
+    passes where ``y > 0`` and also where ``y`` is NaN; it is 0 where ``y <= 0``.
+    (``np.maximum`` under a generic autodiff would give 1/2 at 0.)
+    """
+    return np.where(output <= 0, 0, grad_output)
 
 
 def sigmoid(input):
@@ -31,7 +125,14 @@ def sigmoid(input):
     """
     x = np.asarray(input)
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    output = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    record(output, input, lambda grad: sigmoid_backward(grad, output))
+    return output
+
+
+def sigmoid_backward(grad_output, output):
+    """d sigmoid(x)/dx = s (1 - s) with ``s = sigmoid(x)`` (the output): 1/4 at 0, 0 at +-inf."""
+    return grad_output * (1 - output) * output
 
 
 def tanh(input):
@@ -39,7 +140,14 @@ def tanh(input):
 
     Shape: ``(*)`` -> ``(*)``. NumPy's tanh is already stable at any magnitude.
     """
-    return np.tanh(input)
+    output = np.tanh(input)
+    record(output, input, lambda grad: tanh_backward(grad, output))
+    return output
+
+
+def tanh_backward(grad_output, output):
+    """d tanh(x)/dx = 1 - t^2 with ``t = tanh(x)`` (the output): 1 at 0, 0 at +-inf."""
+    return grad_output * (1 - output * output)
 
 
 def heaviside(input, values):
@@ -50,9 +158,78 @@ def heaviside(input, values):
     ``torch.heaviside`` (NaN > 0 is false); ``np.heaviside`` returns NaN there.
     """
     x = np.asarray(input)
-    return np.where(x == 0, np.asarray(values, dtype=x.dtype), x > 0).astype(x.dtype, copy=False)
+    output = np.where(x == 0, np.asarray(values, dtype=x.dtype), x > 0).astype(x.dtype, copy=False)
+    record(output, input, lambda grad: heaviside_backward(grad))
+    return output
+
+
+def heaviside_backward(grad_output):
+    """The step has no useful derivative: 0 everywhere but at 0, where it does not exist.
+
+    We return zeros everywhere, a documented choice (torch raises "derivative
+    for aten::heaviside is not implemented"; ``torchnet.Heaviside`` makes the
+    same choice). So nothing before a Heaviside layer can learn by gradient
+    descent: that is why trainable networks use sigmoid, tanh or ReLU.
+    """
+    return np.zeros_like(grad_output)
 
 
 def identity(input):
-    """identity(x) = x, returned as it is (no copy), like ``torch.nn.Identity``."""
+    """identity(x) = x, returned as it is (no copy), like ``torch.nn.Identity``.
+
+    Its backward is the identity too, so nothing needs recording: the next
+    operation receives the very same array and the gradient flows straight through.
+    """
     return input
+
+
+# -- Losses ---------------------------------------------------------------------------------
+
+REDUCTIONS = ("mean", "sum")
+
+
+def _reduce(values, reduction):
+    """Sum, or mean over every element; the mean of nothing is NaN (as torch), without a warning."""
+    total = values.sum()
+    if reduction == "sum":
+        return total
+    return total / values.size if values.size else values.dtype.type(np.nan)
+
+
+def mse_loss(input, target, reduction="mean"):
+    """Mean squared error: ``L = mean((x - t)^2)`` (or the sum), over every element.
+
+    Shapes: input and target ``(*)``, the same; output a scalar of input's dtype.
+    """
+    x = np.asarray(input)
+    diff = x - np.asarray(target, dtype=x.dtype)
+    loss = _reduce(diff * diff, reduction)
+    record(loss, input, lambda grad: mse_loss_backward(grad, diff, reduction))
+    return loss
+
+
+def mse_loss_backward(grad_output, diff, reduction="mean"):
+    """dL/dx = 2 (x - t) / N for the mean over N elements, 2 (x - t) for the sum; ``diff = x - t``."""
+    scale = 2 if reduction == "sum" else 2 / max(diff.size, 1)
+    return grad_output * (scale * diff)
+
+
+def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+    """Binary cross-entropy on logits: ``L = mean(-[t log s + (1 - t) log(1 - s)])``, ``s = sigmoid(x)``.
+
+    Computed in the stable form ``max(x, 0) - x t + log(1 + exp(-|x|))``, which
+    never takes the log of 0 nor overflows exp, even at logits of +-1000.
+    Shapes: input (logits) and target (in [0, 1]) ``(*)``, the same; output a scalar.
+    """
+    x = np.asarray(input)
+    t = np.asarray(target, dtype=x.dtype)
+    losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    loss = _reduce(losses, reduction)
+    record(loss, input, lambda grad: binary_cross_entropy_with_logits_backward(grad, x, t, reduction))
+    return loss
+
+
+def binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction="mean"):
+    """dL/dx = (sigmoid(x) - t) / N for the mean over N elements, (sigmoid(x) - t) for the sum."""
+    scale = 1 if reduction == "sum" else 1 / max(np.size(input), 1)
+    return grad_output * (scale * (sigmoid(input) - target))  # runs after the forward: records nothing

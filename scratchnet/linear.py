@@ -4,6 +4,7 @@ import math
 
 import numpy as np
 
+from . import functional as F
 from ._checks import as_input, check_count, check_float_dtype
 from .module import Module, Parameter
 
@@ -68,11 +69,7 @@ class Linear(Module):
         return self.weight.dtype
 
     def forward(self, x):
-        x = as_input(x, self.weight.dtype, self.in_features, self)
-        y = x @ self.weight.data.T
-        if self.bias is not None:
-            y += self.bias.data  # in place: y is a new array of our own
-        return y
+        return F.linear(as_input(x, self.weight.dtype, self.in_features, self), self.weight, self.bias)
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

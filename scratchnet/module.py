@@ -16,7 +16,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._checks import check_float_dtype
+from . import autograd
+from ._checks import as_array, check_float_dtype
 
 __all__ = ["Module", "Parameter", "StateDictError", "IncompatibleKeys"]
 
@@ -102,6 +103,7 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
+        object.__setattr__(self, "_last_forward", None)  # (tape, input, output) for backward()
 
     # -- registration -------------------------------------------------------------------
 
@@ -147,14 +149,78 @@ class Module:
                 return
         object.__delattr__(self, name)
 
-    # -- calling --------------------------------------------------------------------------
+    # -- calling and differentiating -------------------------------------------------------
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        """Run ``forward``; unless inside ``no_grad()``, record it so that ``backward`` can follow.
+
+        Only the outermost module records: the layers it calls write on its tape.
+        """
+        if autograd.is_recording():
+            return self.forward(*args, **kwargs)
+        object.__setattr__(self, "_last_forward", None)
+        if not autograd.is_grad_enabled():
+            return self.forward(*args, **kwargs)
+        with autograd.Tape() as tape:
+            output = self.forward(*args, **kwargs)
+        object.__setattr__(self, "_last_forward", (tape, args[0] if args else None, output))
+        return output
 
     def forward(self, *args, **kwargs):
         """The computation; every subclass defines it."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
+
+    def backward(self, grad_output=None):
+        """Back-propagate through the last forward pass ``y = module(x)``.
+
+        Args:
+            grad_output: ``dL/dy``, an array of ``y``'s shape (converted like an
+                input: a floating array of another dtype is refused). May be
+                omitted when ``y`` is a scalar (a loss): then it is 1.
+
+        Returns:
+            ``dL/dx``, shaped like ``x``. Each parameter's ``.grad`` has
+            ``dL/dparameter`` added to it (gradients accumulate, as in torch;
+            ``zero_grad()`` clears them). ``grad_output`` is not modified.
+
+        Raises:
+            autograd.BackwardError: no recorded forward pass (never called,
+                called under ``no_grad``, or already back-propagated: each
+                forward allows one backward), or the forward used operations
+                that were not recorded. Nothing has changed then.
+            ValueError, TypeError: ``grad_output`` of the wrong shape or dtype;
+                nothing has changed, and the forward can still be back-propagated.
+        """
+        name = type(self).__name__
+        if self._last_forward is None:
+            raise autograd.BackwardError(
+                f"{name}.backward() needs a recorded forward pass: call the module on an input first "
+                "(outside no_grad); each forward pass allows one backward"
+            )
+        tape, input, output = self._last_forward
+        out_shape, out_dtype = np.shape(output), np.asarray(output).dtype
+        if grad_output is None:
+            if out_shape != ():
+                raise ValueError(
+                    f"{name}.backward() needs grad_output of shape {out_shape}; "
+                    "it may be omitted only for a scalar output"
+                )
+            grad_output = np.ones((), out_dtype)
+        grad = as_array(grad_output, out_dtype, f"{name}.backward()", what="grad_output", differentiable=False)
+        if grad.shape != out_shape:
+            raise ValueError(f"{name}.backward() needs grad_output of the output's shape {out_shape}; got {grad.shape}")
+        autograd.check_chain(tape, input, output, name)
+        object.__setattr__(self, "_last_forward", None)
+        grads = tape.backward(output, grad)
+        grad_input = grads.get(id(input))
+        if grad_input is None:  # the output does not depend on the input
+            grad_input = np.zeros(np.shape(input), out_dtype)
+        return grad_input
+
+    def zero_grad(self, set_to_none=True):
+        """Clear every parameter's gradient: to None (torch's default), or to zeros."""
+        for param in self.parameters():
+            param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
 
     # -- walking the tree -----------------------------------------------------------------
 

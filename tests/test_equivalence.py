@@ -38,8 +38,8 @@ def test_forward_pass_equal_within_derived_tolerance(arch, batch_shape, seed, di
     x = unsaturated_inputs(seed, batch_shape + (arch.sizes[0],), arch.dtype)
     report = compare_forward(mine, theirs, x)
 
-    assert report.outputs["scratchnet"].shape == batch_shape + (arch.sizes[-1],)
-    assert report.outputs["scratchnet"].dtype == arch.dtype
+    assert report.values["scratchnet"].shape == batch_shape + (arch.sizes[-1],)
+    assert report.values["scratchnet"].dtype == arch.dtype
     assert report.passed, str(report)
 
 

@@ -96,7 +96,7 @@ def test_nan_and_inf_are_reported_not_crashed():
     mine, theirs = article_pair()
     x = np.array([[np.nan, 0.0], [np.inf, 1.0], [0.5, 0.5]])
     report = compare_forward(mine, theirs, x)
-    assert np.isnan(report.outputs["scratchnet"][0, 0])
+    assert np.isnan(report.values["scratchnet"][0, 0])
     assert report.passed, str(report)  # NaN where torch has NaN is agreement
     nan_weights = mine.state_dict()
     nan_weights["fc1.weight"][0, 0] = np.nan

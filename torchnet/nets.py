@@ -42,15 +42,36 @@ class Net(nn.Module):
         return y
 
 
+class _Step(torch.autograd.Function):
+    """``torch.heaviside`` with a zero gradient (torch has none: "derivative for aten::heaviside is not
+    implemented")."""
+
+    @staticmethod
+    def forward(x, value):
+        return torch.heaviside(x, torch.tensor(value, dtype=x.dtype, device=x.device))
+
+    @staticmethod
+    def setup_context(ctx, inputs, output):
+        pass
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        return torch.zeros_like(grad_output), None
+
+
 class Heaviside(nn.Module):
-    """Step: 0 for x < 0, ``value`` at x == 0, 1 for x > 0, via ``torch.heaviside`` (0 at NaN)."""
+    """Step: 0 for x < 0, ``value`` at x == 0, 1 for x > 0, via ``torch.heaviside`` (0 at NaN).
+
+    Its gradient is zero everywhere (the step's derivative is 0 wherever it
+    exists), the same documented choice as ``scratchnet.functional.heaviside_backward``.
+    """
 
     def __init__(self, value=0.5):
         super().__init__()
         self.value = float(value)
 
     def forward(self, x):
-        return torch.heaviside(x, torch.tensor(self.value, dtype=x.dtype, device=x.device))
+        return _Step.apply(x, self.value)
 
     def extra_repr(self):
         return f"value={self.value}"

@@ -1,0 +1,112 @@
+"""Reverse-mode differentiation in its smallest form: a tape of what the forward pass did.
+
+While a module's forward runs, every differentiable operation (``linear``,
+the activations, the losses) writes one entry on the tape::
+
+    record(output, input, backward)    # backward: grad of output -> grad of input
+
+``Module.backward(grad_y)`` then walks the tape from the last entry to the
+first. Gradients are routed by array identity: the gradient of an entry's
+``output`` is what later entries sent back to that very array, and its
+``backward`` turns it into the gradient of the ``input`` it was given.
+Parameter gradients are added to ``Parameter.grad`` inside the entries'
+``backward`` (see ``functional.linear``).
+
+This is the same idea as torch's autograd graph, cut down to what a chain of
+layers needs: one differentiable input per operation. An operation that is
+not recorded (say ``y * 2`` written with NumPy) breaks the chain, and
+``backward`` says so rather than returning a wrong gradient.
+
+Inference: inside ``with no_grad():`` nothing is recorded and no
+intermediate array is kept alive for a backward pass.
+"""
+
+from contextlib import contextmanager
+
+__all__ = ["BackwardError", "Tape", "check_chain", "is_grad_enabled", "is_recording", "no_grad", "record"]
+
+_state = {"tape": None, "grad_enabled": True}
+
+
+class BackwardError(RuntimeError):
+    """A backward pass that cannot be done: no forward to go back through, or a broken chain."""
+
+
+class Tape:
+    """The operations of one forward pass, in order: ``(output, input, backward)`` entries."""
+
+    def __init__(self):
+        self.entries = []
+
+    def __enter__(self):
+        if _state["tape"] is not None:
+            raise BackwardError("a tape is already recording")
+        _state["tape"] = self
+        return self
+
+    def __exit__(self, *exc_info):
+        _state["tape"] = None
+
+    def backward(self, output, grad_output):
+        """Send ``grad_output`` (the gradient of ``output``) back through every entry.
+
+        Returns a dict ``id(array) -> gradient`` for the arrays the tape did
+        not produce (the forward's inputs).
+        """
+        grads = {id(output): grad_output}
+        for entry_output, entry_input, backward in reversed(self.entries):
+            grad = grads.pop(id(entry_output), None)
+            if grad is None:
+                continue  # this output did not reach the loss: nothing flows back through it
+            grad_input = backward(grad)
+            key = id(entry_input)
+            grads[key] = grad_input if key not in grads else grads[key] + grad_input
+        return grads
+
+
+def check_chain(tape, input, output, owner):
+    """Raise ``BackwardError`` unless the tape links ``output`` back to ``input`` through recorded operations.
+
+    Every entry's input must be the forward's input or an earlier entry's
+    output; otherwise an unrecorded operation sits in between and the
+    gradient would silently stop there.
+    """
+    known = {id(input)} | {id(entry_output) for entry_output, _, _ in tape.entries}
+    must_be_known = [output] + [entry_input for _, entry_input, _ in tape.entries]
+    if any(id(array) not in known for array in must_be_known):
+        raise BackwardError(
+            f"{owner}.backward(): the forward pass used an operation scratchnet does not record "
+            "(plain NumPy arithmetic on the way from input to output?); use scratchnet.functional, "
+            "or write that step's backward by hand"
+        )
+
+
+def record(output, input, backward):
+    """Note that ``output`` was computed from ``input``; ``backward(grad_output)`` returns ``grad_input``.
+
+    Does nothing unless a forward pass is recording (outside ``no_grad``).
+    """
+    tape = _state["tape"]
+    if tape is not None:
+        tape.entries.append((output, input, backward))
+
+
+def is_grad_enabled():
+    """False inside ``with no_grad():``."""
+    return _state["grad_enabled"]
+
+
+def is_recording():
+    """True while a module's forward pass is writing a tape."""
+    return _state["tape"] is not None
+
+
+@contextmanager
+def no_grad():
+    """Run forward passes without recording them, like ``torch.no_grad()``: faster, and nothing kept for backward."""
+    previous = _state["grad_enabled"]
+    _state["grad_enabled"] = False
+    try:
+        yield
+    finally:
+        _state["grad_enabled"] = previous

@@ -1,0 +1,149 @@
+"""Logic gates, the article's next step: learn OR, AND, NAND and XOR with the article's network.
+
+Each gate is four examples: the input pairs (0, 0), (0, 1), (1, 0), (1, 1)
+and the gate's truth value. The network outputs one logit ``z``; its
+probability of "true" is ``sigmoid(z)``, and its answer is ``z > 0``. It is
+trained on all four examples at once with the binary cross-entropy on the
+logit (``BCEWithLogitsLoss``) and Adam.
+
+OR, AND and NAND are linearly separable: one line splits the true from the
+false corners. XOR is not: no line puts (0, 1) and (1, 0) on one side and
+(0, 0) and (1, 1) on the other, so a network without a non-linearity (which
+computes one affine map, whatever its depth) gets at most 3 of 4 right. The
+ReLU network bends the boundary and gets all 4.
+"""
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import functional as F
+from . import optim
+from .loss import BCEWithLogitsLoss
+from .nets import MLP, Net
+from .training import fit
+
+__all__ = ["GATES", "INPUTS", "DEFAULT_SEED", "DEFAULT_EPOCHS", "DEFAULT_LR", "GateResult", "gate_data", "train_gate"]
+
+INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
+GATES = {"or": (0, 1, 1, 1), "and": (0, 0, 0, 1), "nand": (1, 1, 1, 0), "xor": (0, 1, 1, 0)}
+
+#: With these, the scratch backend learns all four gates (tests/test_gates.py checks it).
+DEFAULT_SEED = 0
+DEFAULT_EPOCHS = 300
+DEFAULT_LR = 0.05
+
+
+def gate_data(gate, dtype=np.float32):
+    """The four examples of ``gate``: inputs ``(4, 2)`` and targets ``(4, 1)``, in ``dtype``."""
+    if gate not in GATES:
+        raise ValueError(f"gate must be one of {', '.join(GATES)}; got {gate!r}")
+    return np.array(INPUTS, dtype=dtype), np.array(GATES[gate], dtype=dtype).reshape(4, 1)
+
+
+@dataclass
+class GateResult:
+    """What training a gate gave: the losses, and the network's logits on the four inputs after training."""
+
+    gate: str
+    backend: str
+    network: str
+    seed: int
+    losses: list
+    logits: np.ndarray
+    net: object = field(repr=False)
+
+    @property
+    def probabilities(self):
+        """``sigmoid(logits)``: the network's probability that the gate is true."""
+        return F.sigmoid(np.asarray(self.logits, dtype=np.float64))
+
+    @property
+    def predictions(self):
+        """The network's answers: 1 where the logit is positive."""
+        return (np.asarray(self.logits) > 0).astype(int)
+
+    @property
+    def accuracy(self):
+        """The fraction of the four examples answered right."""
+        return float(np.mean(self.predictions.ravel() == np.array(GATES[self.gate])))
+
+    def truth_table(self):
+        """The truth table with the network's probability and answer on each row."""
+        lines = [f"{'x1':>3} {'x2':>3} {self.gate.upper():>5} {'p(true)':>9} {'answer':>7}"]
+        for (a, b), want, p, answer in zip(
+            INPUTS, GATES[self.gate], self.probabilities.ravel(), self.predictions.ravel()
+        ):
+            mark = "" if answer == want else "  <- wrong"
+            lines.append(f"{a:>3} {b:>3} {want:>5} {p:>9.4f} {answer:>7}{mark}")
+        lines.append(f"accuracy: {self.accuracy:.0%} ({int(round(self.accuracy * 4))} of 4)")
+        return "\n".join(lines)
+
+
+def _build(sizes, activation, dtype, seed):
+    if sizes is None and activation == "relu":
+        return Net(dtype=dtype, rng=seed)
+    return MLP(sizes or Net.sizes, activation, dtype=dtype, rng=seed)
+
+
+def train_gate(
+    gate,
+    *,
+    backend="scratch",
+    sizes=None,
+    activation="relu",
+    epochs=DEFAULT_EPOCHS,
+    lr=DEFAULT_LR,
+    seed=DEFAULT_SEED,
+    dtype=np.float32,
+    on_epoch=None,
+):
+    """Train a network on ``gate`` and return a ``GateResult``.
+
+    Args:
+        gate: ``"or"``, ``"and"``, ``"nand"`` or ``"xor"``.
+        backend: ``"scratch"`` (NumPy, by hand) or ``"torch"`` (needs PyTorch).
+            Both start from the same weights for the same seed: the scratch
+            network is drawn, and the torch one receives its weights.
+        sizes: widths of an MLP; None with ``activation="relu"`` is the article's ``Net``.
+        activation: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"identity"`` (a linear network).
+        epochs, lr: full-batch Adam steps and their learning rate.
+        seed: seeds the initial weights.
+        dtype: float32 or float64.
+        on_epoch: called as ``on_epoch(epoch, loss)`` after every step.
+    """
+    if backend not in ("scratch", "torch"):
+        raise ValueError(f"backend must be 'scratch' or 'torch'; got {backend!r}")
+    x, target = gate_data(gate, dtype)
+    net = _build(sizes, activation, dtype, seed)
+    description = "Net" if isinstance(net, Net) else f"MLP {net.sizes} ({activation})"
+    if backend == "scratch":
+        losses = fit(
+            net, BCEWithLogitsLoss(), optim.Adam(net.parameters(), lr=lr), x, target, epochs, on_epoch=on_epoch
+        )
+        logits = net(x)
+    else:
+        import torch  # only this backend needs it
+
+        import torchnet
+        from torchnet.training import train_step
+
+        x_t, target_t = torch.from_numpy(x), torch.from_numpy(target)
+        torch_net = torchnet.Net() if isinstance(net, Net) else torchnet.MLP(net.sizes, activation)
+        torch_net.to(x_t.dtype)  # before loading, so that float64 weights are not rounded to float32
+        torch_net.load_state_dict({name: torch.from_numpy(value) for name, value in net.state_dict().items()})
+        optimizer = torch.optim.Adam(torch_net.parameters(), lr=lr)
+        losses = fit(
+            torch_net,
+            torch.nn.BCEWithLogitsLoss(),
+            optimizer,
+            x_t,
+            target_t,
+            epochs,
+            step=train_step,
+            on_epoch=on_epoch,
+        )
+        with torch.no_grad():
+            logits = torch_net(x_t).numpy()
+        net = torch_net
+    return GateResult(gate, backend, description, seed, losses, np.asarray(logits), net)

@@ -1,0 +1,159 @@
+"""Optimizers: ``SGD`` and ``Adam``, following the update rules PyTorch documents (``torch.optim``).
+
+An optimizer holds a list of ``Parameter``s. ``step()`` moves each parameter
+that has a gradient against it; ``zero_grad()`` clears the gradients before
+the next backward pass. The updates write into ``Parameter.data`` (arrays
+the parameters own), never into the gradients.
+
+One parameter group, and no ``foreach``/``fused``/``capturable`` variants:
+those are ways torch speeds up the same arithmetic.
+"""
+
+import math
+
+import numpy as np
+
+from .module import Parameter
+
+__all__ = ["SGD", "Adam", "Optimizer"]
+
+
+class Optimizer:
+    """Base class: the parameters, their per-parameter ``state``, ``zero_grad``."""
+
+    def __init__(self, params):
+        self.params = list(params)
+        if not self.params:
+            raise ValueError("optimizer got an empty parameter list")
+        for index, param in enumerate(self.params):
+            if not isinstance(param, Parameter):
+                raise TypeError(
+                    "optimizer expects scratchnet Parameters (net.parameters()); "
+                    f"item {index} is {type(param).__name__}"
+                )
+        self.state = [{} for _ in self.params]
+
+    def zero_grad(self, set_to_none=True):
+        """Clear each parameter's gradient: to None (torch's default), or to zeros."""
+        for param in self.params:
+            param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
+
+    def step(self):
+        """Update every parameter that has a gradient."""
+        for param, state in zip(self.params, self.state):
+            if param.grad is not None:
+                self._update(param, state)
+
+    def _update(self, param, state):
+        raise NotImplementedError
+
+
+def _check_non_negative(**values):
+    labels = {
+        "lr": "learning rate",
+        "momentum": "momentum value",
+        "weight_decay": "weight_decay value",
+        "eps": "epsilon value",
+    }
+    for name, value in values.items():
+        if not value >= 0:  # also refuses NaN
+            raise ValueError(f"Invalid {labels[name]}: {value}")
+
+
+class SGD(Optimizer):
+    r"""Stochastic gradient descent, with momentum, dampening, Nesterov momentum and weight decay.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t`` (torch's rule)::
+
+        g = -g                             if maximize
+        g = g + weight_decay * p           if weight_decay != 0
+        if momentum != 0:
+            b = g                                          at t = 1
+            b = momentum * b + (1 - dampening) * g         after
+            g = g + momentum * b   if nesterov   else   g = b
+        p = p - lr * g
+
+    Nesterov needs a positive momentum and zero dampening, as in torch.
+    """
+
+    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
+        _check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        if nesterov and (momentum <= 0 or dampening != 0):
+            raise ValueError("Nesterov momentum requires a momentum and zero dampening")
+        super().__init__(params)
+        self.lr, self.momentum, self.dampening = lr, momentum, dampening
+        self.weight_decay, self.nesterov, self.maximize = weight_decay, nesterov, maximize
+
+    def _update(self, param, state):
+        g = -param.grad if self.maximize else param.grad
+        if self.weight_decay != 0:
+            g = g + self.weight_decay * param.data
+        if self.momentum != 0:
+            if "momentum_buffer" not in state:
+                state["momentum_buffer"] = g.copy()
+            else:
+                state["momentum_buffer"] = self.momentum * state["momentum_buffer"] + (1 - self.dampening) * g
+            buffer = state["momentum_buffer"]
+            g = g + self.momentum * buffer if self.nesterov else buffer
+        param.data -= self.lr * g
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba), with torch's bias correction, AMSGrad and (decoupled) weight decay.
+
+    For each parameter ``p`` with gradient ``g``, at step ``t`` (torch's rule)::
+
+        g = -g                                   if maximize
+        p = p * (1 - lr * weight_decay)          if decoupled_weight_decay (AdamW)
+        g = g + weight_decay * p                 elif weight_decay != 0
+        m = beta1 * m + (1 - beta1) * g          (first moment; torch computes m + (1 - beta1)(g - m))
+        v = beta2 * v + (1 - beta2) * g^2        (second moment)
+        v_max = max(v_max, v)                    if amsgrad, and v_max replaces v below
+        m_hat = m / (1 - beta1^t)                (bias correction: m and v start at 0)
+        v_hat = v / (1 - beta2^t)
+        p = p - lr * m_hat / (sqrt(v_hat) + eps)
+
+    (torch folds the corrections into ``step_size = lr / (1 - beta1^t)`` and
+    ``denom = sqrt(v) / sqrt(1 - beta2^t) + eps``; so does this code.)
+    """
+
+    def __init__(
+        self,
+        params,
+        lr=1e-3,
+        betas=(0.9, 0.999),
+        eps=1e-8,
+        weight_decay=0,
+        amsgrad=False,
+        *,
+        maximize=False,
+        decoupled_weight_decay=False,
+    ):
+        _check_non_negative(lr=lr, eps=eps, weight_decay=weight_decay)
+        for index, beta in enumerate(betas):
+            if not 0.0 <= beta < 1.0:
+                raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
+        super().__init__(params)
+        self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
+        self.amsgrad, self.maximize, self.decoupled_weight_decay = amsgrad, maximize, decoupled_weight_decay
+
+    def _update(self, param, state):
+        beta1, beta2 = self.betas
+        g = -param.grad if self.maximize else param.grad
+        if not state:
+            state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))
+            if self.amsgrad:
+                state["max_exp_avg_sq"] = np.zeros_like(param.data)
+        state["step"] += 1
+        if self.weight_decay != 0:
+            if self.decoupled_weight_decay:
+                param.data *= 1 - self.lr * self.weight_decay
+            else:
+                g = g + self.weight_decay * param.data
+        m = state["exp_avg"] = state["exp_avg"] + (1 - beta1) * (g - state["exp_avg"])
+        v = state["exp_avg_sq"] = beta2 * state["exp_avg_sq"] + (1 - beta2) * g * g
+        if self.amsgrad:
+            v = state["max_exp_avg_sq"] = np.maximum(state["max_exp_avg_sq"], v)
+        step_size = self.lr / (1 - beta1 ** state["step"])
+        denom = np.sqrt(v) / math.sqrt(1 - beta2 ** state["step"]) + self.eps
+        param.data -= step_size * m / denom

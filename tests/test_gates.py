@@ -1,0 +1,86 @@
+"""The article's next step: learning OR, AND, NAND and XOR, and why XOR needs the non-linearity."""
+
+import numpy as np
+import pytest
+
+from scratchnet.__main__ import main
+from scratchnet.gates import GATES, gate_data, train_gate
+
+
+@pytest.mark.parametrize("gate", GATES)
+def test_scratch_backend_learns_every_gate_with_the_documented_defaults(gate):
+    result = train_gate(gate)
+    assert result.accuracy == 1.0, result.truth_table()
+    assert result.losses[-1] < 0.05 < result.losses[0]
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_a_linear_network_cannot_learn_xor(seed):
+    """No activation: one affine map, and no line separates XOR's classes; at most 3 of 4."""
+    assert train_gate("xor", activation="identity", seed=seed).accuracy <= 0.75
+
+
+def test_but_a_linear_network_learns_the_separable_gates():
+    assert all(train_gate(gate, activation="identity").accuracy == 1.0 for gate in ("or", "and", "nand"))
+
+
+def test_torch_backend_takes_the_same_path_from_the_same_start():
+    scratch = train_gate("xor", dtype=np.float64)
+    torch_run = train_gate("xor", backend="torch", dtype=np.float64)
+    np.testing.assert_allclose(torch_run.losses, scratch.losses, rtol=1e-9)
+    np.testing.assert_allclose(torch_run.logits, scratch.logits, rtol=1e-9, atol=1e-12)
+    assert torch_run.accuracy == 1.0
+
+
+def test_truth_table_and_data():
+    x, target = gate_data("nand")
+    assert x.tolist() == [[0, 0], [0, 1], [1, 0], [1, 1]] and target.ravel().tolist() == [1, 1, 1, 0]
+    table = train_gate("and").truth_table().splitlines()
+    assert table[0].split() == ["x1", "x2", "AND", "p(true)", "answer"]
+    assert table[-1] == "accuracy: 100% (4 of 4)"
+    with pytest.raises(ValueError, match="gate must be one of"):
+        gate_data("xnor")
+    with pytest.raises(ValueError, match="backend"):
+        train_gate("or", backend="jax")
+
+
+def test_cli_trains_xor_and_prints_progress_and_table(capsys):
+    assert main(["train", "--gate", "xor", "--epochs", "300", "--log-every", "100"]) == 0
+    out = capsys.readouterr().out
+    assert "training XOR with the article's Net, scratch backend" in out
+    assert [line.split()[1] for line in out.splitlines() if line.strip().startswith("epoch")] == [
+        "1",
+        "100",
+        "200",
+        "300",
+    ]
+    assert "accuracy: 100% (4 of 4)" in out
+
+
+def test_cli_linear_xor_explains_itself(capsys):
+    main(["train", "--gate", "xor", "--activation", "identity"])
+    assert "no line separates" in capsys.readouterr().out
+
+
+def test_cli_all_gates_with_torch(capsys):
+    main(["train", "--gate", "all", "--backend", "torch", "--epochs", "300"])
+    assert "summary: OR 100%, AND 100%, NAND 100%, XOR 100%" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        [],
+        ["train"],
+        ["train", "--gate", "xnor"],
+        ["train", "--gate", "or", "--epochs", "0"],
+        ["train", "--gate", "or", "--lr", "-1"],
+        ["train", "--gate", "or", "--activation", "heaviside"],
+        ["fly"],
+    ],
+)
+def test_cli_bad_arguments_exit_2_with_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1

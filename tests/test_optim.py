@@ -1,0 +1,106 @@
+"""SGD and Adam against torch.optim, step for step, for every option combination torch accepts."""
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+
+import scratchnet
+from scratchnet import optim
+
+SGD_OPTIONS = [
+    dict(lr=lr, momentum=m, dampening=d, weight_decay=wd, nesterov=n, maximize=mx)
+    for lr, m, d, wd, n, mx in itertools.product([0.1], [0, 0.9], [0, 0.3], [0, 0.05], [False, True], [False, True])
+]
+ADAM_OPTIONS = [
+    dict(lr=0.05, betas=b, eps=e, weight_decay=wd, amsgrad=a, maximize=mx, decoupled_weight_decay=dw)
+    for b, e, wd, a, mx, dw in itertools.product(
+        [(0.9, 0.999), (0.5, 0.9)], [1e-8, 1e-3], [0, 0.05], [False, True], [False, True], [False, True]
+    )
+]
+
+
+def accepted_by_torch(cls, options):
+    try:
+        cls([torch.nn.Parameter(torch.zeros(1))], **options)
+    except ValueError:
+        return False
+    return True
+
+
+def run_both(ours, theirs, options, steps=6):
+    """Same start, same gradients (new random ones each step); return both parameter histories."""
+    rng = np.random.default_rng(0)
+    start = rng.standard_normal((3, 4))
+    mine = scratchnet.Parameter(start)
+    their = torch.nn.Parameter(torch.tensor(start))
+    opt_mine, opt_their = ours([mine], **options), theirs([their], **options)
+    for _ in range(steps):
+        grad = rng.standard_normal((3, 4))
+        mine.grad, their.grad = grad.copy(), torch.tensor(grad)
+        opt_mine.step()
+        opt_their.step()
+        yield mine.data.copy(), their.detach().numpy().copy()
+
+
+@pytest.mark.parametrize("options", SGD_OPTIONS, ids=str)
+def test_sgd_matches_torch(options):
+    if not accepted_by_torch(torch.optim.SGD, options):
+        with pytest.raises(ValueError, match="Nesterov"):
+            optim.SGD([scratchnet.Parameter(np.zeros(1))], **options)
+        return
+    for mine, theirs in run_both(optim.SGD, torch.optim.SGD, options):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-14, atol=1e-15)
+
+
+@pytest.mark.parametrize("options", ADAM_OPTIONS, ids=str)
+def test_adam_matches_torch(options):
+    assert accepted_by_torch(torch.optim.Adam, options)
+    for mine, theirs in run_both(optim.Adam, torch.optim.Adam, options):
+        np.testing.assert_allclose(mine, theirs, rtol=1e-13, atol=1e-15)
+
+
+@pytest.mark.parametrize(
+    "cls, options, message",
+    [
+        (optim.SGD, dict(lr=-1), "Invalid learning rate"),
+        (optim.SGD, dict(momentum=-0.1), "Invalid momentum"),
+        (optim.SGD, dict(weight_decay=-1), "Invalid weight_decay"),
+        (optim.SGD, dict(nesterov=True), "Nesterov"),
+        (optim.Adam, dict(betas=(1.0, 0.9)), "beta parameter at index 0"),
+        (optim.Adam, dict(betas=(0.9, -0.1)), "beta parameter at index 1"),
+        (optim.Adam, dict(eps=-1), "Invalid epsilon"),
+    ],
+)
+def test_invalid_options_like_torch(cls, options, message):
+    torch_cls = torch.optim.SGD if cls is optim.SGD else torch.optim.Adam
+    with pytest.raises(ValueError, match=message):
+        torch_cls([torch.nn.Parameter(torch.zeros(1))], **options)
+    with pytest.raises(ValueError, match=message):
+        cls([scratchnet.Parameter(np.zeros(1))], **options)
+
+
+def test_parameters_without_gradient_are_skipped_and_zero_grad():
+    a, b = scratchnet.Parameter(np.ones(2)), scratchnet.Parameter(np.ones(2))
+    opt = optim.Adam([a, b], lr=0.1)
+    a.grad = np.ones(2)
+    opt.step()
+    assert np.all(a.data < 1) and np.all(b.data == 1) and opt.state[1] == {}
+    opt.zero_grad()
+    assert a.grad is None
+
+
+def test_step_does_not_touch_the_gradient():
+    p = scratchnet.Parameter(np.ones(3))
+    p.grad = np.array([1.0, 2.0, 3.0])
+    before = p.grad.copy()
+    optim.SGD([p], lr=0.1, momentum=0.9, weight_decay=0.1).step()
+    np.testing.assert_array_equal(p.grad, before)
+
+
+def test_optimizer_needs_parameters():
+    with pytest.raises(ValueError, match="empty"):
+        optim.SGD([], lr=0.1)
+    with pytest.raises(TypeError, match="scratchnet Parameters"):
+        optim.SGD([np.zeros(3)], lr=0.1)
