@@ -12,6 +12,7 @@ from ._checks import ACTIVATION_NAMES
 from .activation import Heaviside, Identity, ReLU, Sigmoid, Tanh
 from .autograd import BackwardError, is_grad_enabled, no_grad
 from .gradcheck import gradcheck
+from .inference import infer
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
@@ -39,4 +40,5 @@ __all__ = [
     "Tanh",
     "functional",
     "gradcheck",
+    "infer",
 ]

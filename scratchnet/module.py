@@ -108,45 +108,29 @@ class Module:
     # -- registration -------------------------------------------------------------------
 
     def __setattr__(self, name, value):
-        registry = self.__dict__.get("_parameters")
-        if registry is None:
+        # A Parameter or Module goes in its registry (which names it in state_dict and repr)
+        # and also in the instance's __dict__, so that reading it back is a plain, fast lookup.
+        if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() call")
         if isinstance(value, Parameter):
-            self.__dict__.pop(name, None)
             self._modules.pop(name, None)
             self._parameters[name] = value
         elif isinstance(value, Module):
-            self.__dict__.pop(name, None)
             self._parameters.pop(name, None)
             self._modules[name] = value
+        elif name in self._parameters and value is not None:
+            raise TypeError(f"cannot assign {type(value).__name__} as parameter {name!r} (Parameter or None expected)")
+        elif name in self._modules and value is not None:
+            raise TypeError(f"cannot assign {type(value).__name__} as child module {name!r} (Module or None expected)")
         elif name in self._parameters:
-            if value is not None:
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as parameter {name!r} (Parameter or None expected)"
-                )
             self._parameters[name] = None  # like torch: a parameter slot left empty (bias=False)
         elif name in self._modules:
-            if value is not None:
-                raise TypeError(
-                    f"cannot assign {type(value).__name__} as child module {name!r} (Module or None expected)"
-                )
             self._modules[name] = None
-        else:
-            object.__setattr__(self, name, value)
-
-    def __getattr__(self, name):
-        # Called only when normal lookup fails: look in the registries.
-        for registry in ("_parameters", "_modules"):
-            entries = self.__dict__.get(registry)
-            if entries is not None and name in entries:
-                return entries[name]
-        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+        object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
-        for registry in (self._parameters, self._modules):
-            if name in registry:
-                del registry[name]
-                return
+        self._parameters.pop(name, None)
+        self._modules.pop(name, None)
         object.__delattr__(self, name)
 
     # -- calling and differentiating -------------------------------------------------------

@@ -1,0 +1,137 @@
+"""The backends: one way each of running the same network's forward pass, ready to be checked and timed."""
+
+import warnings
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+
+import scratchnet
+from compare import to_torch
+
+__all__ = ["BACKENDS", "Prepared", "Unavailable", "Backends"]
+
+#: Every backend, in table order, with the devices it runs on.
+BACKENDS = {
+    "scratchnet": ("cpu",),  # scratchnet.infer: the fast inference path
+    "scratchnet-forward": ("cpu",),  # net(x) under no_grad: the forward a learner reads
+    "torch-eager": ("cpu", "cuda"),  # net(x) under torch.inference_mode()
+    "torch-jit": ("cpu", "cuda"),  # torch.jit.script, or torch.jit.trace where script fails
+    "torch-compile": ("cpu", "cuda"),  # torch.compile(dynamic=True)
+    "torch-cudagraph": ("cuda",),  # a captured CUDA graph, replayed (small nets only)
+}
+
+
+class Unavailable(Exception):
+    """This backend cannot run here; the message says why."""
+
+
+@dataclass
+class Prepared:
+    """A ready forward pass: ``fn()`` computes it, inside ``context()``; ``output()`` returns it as NumPy."""
+
+    fn: object
+    context: object
+    output: object
+    detail: str = ""
+
+
+class Backends:
+    """Prepares backends for one workload and dtype, keeping what is costly to build (compiled nets) between batches."""
+
+    def __init__(self, workload, dtype, seed):
+        self.workload, self.dtype = workload, np.dtype(dtype)
+        self.scratch = scratchnet.MLP(workload.sizes, workload.activation, dtype=self.dtype, rng=seed)
+        self._torch, self._jit, self._compiled = {}, {}, {}
+
+    def torch_net(self, device):
+        """The torch twin on ``device``, with the scratch network's weights (copied by ``compare``)."""
+        if device not in self._torch:
+            self._torch[device] = to_torch(self.scratch, device=device).eval()
+        return self._torch[device]
+
+    def prepare(self, backend, device, x):
+        """Return a ``Prepared`` forward of ``backend`` on ``device`` for input ``x``, or raise ``Unavailable``."""
+        if device not in BACKENDS[backend]:
+            raise Unavailable(f"{backend} does not run on {device}")
+        if backend == "scratchnet":
+            return Prepared(
+                lambda: scratchnet.infer(self.scratch, x), nullcontext, lambda: scratchnet.infer(self.scratch, x)
+            )
+        if backend == "scratchnet-forward":
+
+            def forward():
+                with scratchnet.no_grad():
+                    return self.scratch(x)
+
+            return Prepared(lambda: self.scratch(x), scratchnet.no_grad, forward)
+        x_t = torch.from_numpy(x).to(device)
+        if backend == "torch-eager":
+            return self._torch_prepared(self.torch_net(device), x_t)
+        if backend == "torch-jit":
+            net, how = self._jit_net(device, x_t)
+            return self._torch_prepared(net, x_t, detail=f"torch.jit.{how} (deprecated in torch {torch.__version__})")
+        if backend == "torch-compile":
+            return self._torch_prepared(self._compiled_net(device), x_t, detail="torch.compile(dynamic=True)")
+        return self._cuda_graph(x_t)
+
+    @staticmethod
+    def _torch_prepared(net, x_t, detail=""):
+        def output():
+            with torch.inference_mode():
+                return net(x_t).cpu().numpy()
+
+        return Prepared(lambda: net(x_t), torch.inference_mode, output, detail)
+
+    def _jit_net(self, device, x_t):
+        if device not in self._jit:
+            net = self.torch_net(device)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # torch 2.13 deprecates TorchScript; the detail says so
+                try:
+                    self._jit[device] = (torch.jit.script(net), "script")
+                except Exception:  # script cannot compile MLP.layers (a list built with getattr)
+                    with torch.no_grad():
+                        self._jit[device] = (torch.jit.trace(net, x_t), "trace")
+        return self._jit[device]
+
+    def _compiled_net(self, device):
+        if device not in self._compiled:
+            try:
+                compiled = torch.compile(self.torch_net(device), dynamic=True)
+                with torch.inference_mode():  # compile now, so that a failure is reported here
+                    compiled(
+                        torch.zeros(
+                            (2, self.workload.sizes[0]), dtype=self.torch_net(device).fc1.weight.dtype, device=device
+                        )
+                    )
+                self._compiled[device] = compiled
+            except Exception as error:
+                self._compiled[device] = Unavailable(
+                    f"torch.compile failed: {type(error).__name__}: {str(error).splitlines()[0][:200]}"
+                )
+        if isinstance(self._compiled[device], Unavailable):
+            raise self._compiled[device]
+        return self._compiled[device]
+
+    def _cuda_graph(self, x_t):
+        if not self.workload.small:
+            raise Unavailable("CUDA graphs are timed for small nets only, where launch overhead dominates")
+        net = self.torch_net("cuda")
+        static_x = x_t.clone()
+        stream = torch.cuda.Stream()
+        stream.wait_stream(torch.cuda.current_stream())
+        with torch.cuda.stream(stream), torch.inference_mode():
+            for _ in range(3):  # warm up on a side stream before capture, as the CUDA graphs docs ask
+                net(static_x)
+        torch.cuda.current_stream().wait_stream(stream)
+        graph = torch.cuda.CUDAGraph()
+        with torch.inference_mode(), torch.cuda.graph(graph):
+            static_y = net(static_x)
+
+        def output():
+            graph.replay()
+            return static_y.cpu().numpy()
+
+        return Prepared(graph.replay, nullcontext, output, "torch.cuda.CUDAGraph replay")

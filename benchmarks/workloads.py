@@ -1,0 +1,50 @@
+"""What is timed: the article's tiny network and a wide one, and what one sample of each costs."""
+
+from dataclasses import dataclass
+
+__all__ = ["Workload", "WORKLOADS", "BATCHES", "QUICK_BATCHES"]
+
+
+@dataclass(frozen=True)
+class Workload:
+    """An MLP architecture to time: ``sizes`` with ``activation`` between the layers."""
+
+    name: str
+    sizes: tuple
+    activation: str = "relu"
+
+    @property
+    def pairs(self):
+        return list(zip(self.sizes[:-1], self.sizes[1:]))
+
+    def flops_per_sample(self):
+        """``2 in out`` multiply-adds per layer, plus ``out`` bias additions (activations not counted)."""
+        return sum(2 * n_in * n_out + n_out for n_in, n_out in self.pairs)
+
+    def bytes_per_sample(self, itemsize):
+        """Memory traffic of a layer-by-layer pass: read the input, write the output, and write
+        then read back every hidden activation (weights, read once per call, are not per sample)."""
+        hidden = sum(self.sizes[1:-1])
+        return itemsize * (self.sizes[0] + self.sizes[-1] + 2 * hidden)
+
+    @property
+    def small(self):
+        """Small enough for CUDA graphs to matter (launch overhead dominates): under a million FLOPs per sample."""
+        return self.flops_per_sample() < 1_000_000
+
+    def describe(self):
+        return f"{' -> '.join(map(str, self.sizes))} ({self.activation})"
+
+
+WORKLOADS = {
+    "article": Workload("article", (2, 4, 4, 1)),
+    "wide": Workload("wide", (1024, 4096, 4096, 1024)),
+}
+
+#: Batch sizes of a full run. The wide net stops at 4096 on the CPU (one forward is ~200 GFLOP there).
+BATCHES = {
+    "article": (1, 4, 16, 64, 256, 1024, 4096, 16384, 65536),
+    "wide": (1, 4, 16, 64, 256, 1024, 4096),
+    "custom": (1, 16, 256, 4096, 65536),
+}
+QUICK_BATCHES = {"article": (1, 64, 4096, 65536), "wide": (1, 16), "custom": (1, 256, 4096)}

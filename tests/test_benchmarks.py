@@ -1,0 +1,219 @@
+"""python -m benchmarks: the quick run writes a correct table, JSON and plot; wrong backends are not timed."""
+
+import json
+
+import numpy as np
+import pytest
+
+from benchmarks import cli
+from benchmarks.backends import Backends, Prepared
+from benchmarks.report import crossovers, goals
+from benchmarks.workloads import WORKLOADS
+
+REQUIRED = {
+    "median_s",
+    "iqr_s",
+    "samples_per_s",
+    "gflops",
+    "peak_fraction",
+    "net",
+    "backend",
+    "device",
+    "dtype",
+    "batch",
+    "threads",
+}
+
+
+@pytest.fixture(scope="module")
+def quick_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench")
+    import contextlib
+    import io
+
+    printed = io.StringIO()
+    with contextlib.redirect_stdout(printed):
+        status = cli.main(["--quick", "--out", str(out)])
+    return status, printed.getvalue(), out
+
+
+def test_quick_run_writes_table_json_and_plot(quick_run):
+    status, printed, out = quick_run
+    assert status == 0
+    document = json.loads((out / "benchmarks.json").read_text())
+    machine = document["machine"]
+    for key in ("cpu", "threads", "numpy", "numpy_blas", "torch", "torch_blas", "gpu", "date"):
+        assert key in machine
+    ok = [r for r in document["records"] if r["status"] == "ok"]
+    assert {r["net"] for r in ok} == {"article", "wide"} and {r["dtype"] for r in ok} == {"float32", "float64"}
+    assert {"scratchnet", "scratchnet-forward", "torch-eager", "torch-jit"} <= {r["backend"] for r in ok}
+    for r in ok:
+        assert REQUIRED <= r.keys()
+        assert r["median_s"] > 0 and r["iqr_s"] >= 0 and r["samples_per_s"] == pytest.approx(r["batch"] / r["median_s"])
+        assert 0 < r["peak_fraction"] and r["check_ratio"] <= 1
+    assert {p["kind"] for p in document["peaks"]} == {"matmul", "bandwidth"}
+    assert len(document["goals"]) == 5 and document["memory"]
+    png = (out / "benchmarks.png").read_bytes()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
+    for text in ("scratchnet@cpu", "torch-eager@cpu", "median", "IQR", "GFLOP/s", "measured limits", "goals"):
+        assert text in printed
+
+
+def test_a_wrong_backend_is_reported_not_timed(monkeypatch, tmp_path, capsys):
+    original = Backends.prepare
+
+    def broken(self, backend, device, x):
+        prepared = original(self, backend, device, x)
+        if backend == "torch-eager":
+            return Prepared(prepared.fn, prepared.context, lambda: prepared.output() + 1e-3)
+        return prepared
+
+    monkeypatch.setattr(Backends, "prepare", broken)
+    cli.main(
+        [
+            "--quick",
+            "--nets",
+            "article",
+            "--dtypes",
+            "float32",
+            "--batches",
+            "64",
+            "--backends",
+            "scratchnet,torch-eager",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    records = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    eager = [r for r in records if r["backend"] == "torch-eager"]
+    assert eager and all(r["status"] == "wrong" and "median_s" not in r for r in eager)
+    assert "WRONG" in capsys.readouterr().out
+
+
+def test_unavailable_backends_say_why(monkeypatch, tmp_path):
+    import torch
+
+    monkeypatch.setattr(torch, "compile", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no compiler here")))
+    cli.main(
+        [
+            "--quick",
+            "--nets",
+            "article",
+            "--dtypes",
+            "float32",
+            "--batches",
+            "4",
+            "--backends",
+            "torch-compile",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    (record,) = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    assert record["status"] == "unavailable" and "no compiler here" in record["detail"]
+
+
+def test_cpu_calls_too_large_are_skipped(tmp_path):
+    cli.main(
+        [
+            "--quick",
+            "--nets",
+            "wide",
+            "--dtypes",
+            "float32",
+            "--batches",
+            "65536",
+            "--backends",
+            "scratchnet",
+            "--out",
+            str(tmp_path),
+        ]
+    )
+    (record,) = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    assert record["status"] == "skipped" and "GFLOP per call" in record["detail"]
+
+
+def _record(backend, batch, seconds, net="article", device="cpu"):
+    return {
+        "net": net,
+        "dtype": "float32",
+        "threads": 2,
+        "backend": backend,
+        "device": device,
+        "batch": batch,
+        "status": "ok",
+        "median_s": seconds,
+        "peak_fraction": 0.9,
+    }
+
+
+def test_crossovers():
+    records = [
+        _record("scratchnet", 1, 1.0),
+        _record("scratchnet", 64, 2.0),
+        _record("scratchnet", 4096, 8.0),
+        _record("torch-eager", 1, 5.0, device="cuda"),
+        _record("torch-eager", 64, 3.0, device="cuda"),
+        _record("torch-eager", 4096, 4.0, device="cuda"),
+    ]
+    assert crossovers(records) == [
+        {
+            "net": "article",
+            "dtype": "float32",
+            "threads": 2,
+            "faster": "torch-eager@cuda",
+            "slower": "scratchnet@cpu",
+            "from_batch": 4096,
+        }
+    ]
+
+
+def test_goals_from_records():
+    records = [
+        _record("scratchnet", 1, 1.0),
+        _record("torch-eager", 1, 5.0),
+        _record("scratchnet", 65536, 3.0),
+        _record("torch-eager", 65536, 4.0),
+        _record("scratchnet", 1024, 1.0, net="wide"),
+        _record("torch-eager", 1024, 1.0, net="wide"),
+    ]
+    memory = [{"buffers": 1.5}, {"buffers": 2.5}]
+    results = {g["goal"].split(":")[0]: g for g in goals(records, memory)}
+    assert results["article net, batch 1"]["ratio"] == 0.2 and results["article net, batch 1"]["met"]
+    assert results["article net, batch 65536"]["ratio"] == 0.75 and not results["article net, batch 65536"]["met"]
+    memory_goal = next(g for g in goals(records, memory) if g["goal"].startswith("scratchnet.infer"))
+    assert memory_goal["ratio"] == 2.5 and not memory_goal["met"]
+
+
+def test_workload_costs():
+    article = WORKLOADS["article"]
+    assert article.flops_per_sample() == 2 * (2 * 4 + 4 * 4 + 4 * 1) + (4 + 4 + 1)
+    assert article.bytes_per_sample(4) == 4 * (2 + 1 + 2 * 8)
+    assert article.small and not WORKLOADS["wide"].small
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["--nets", "huge"],
+        ["--dtypes", "float16"],
+        ["--batches", "0"],
+        ["--threads", "x"],
+        ["--min-run-time", "-1"],
+        ["--devices", "tpu"],
+        ["--sizes", "3"],
+        ["--unknown"],
+    ],
+)
+def test_bad_arguments_exit_2_with_one_line(argv, capsys):
+    with pytest.raises(SystemExit) as caught:
+        cli.main(argv)
+    assert caught.value.code == 2
+    assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_backends_share_the_same_weights():
+    nets = Backends(WORKLOADS["article"], np.float32, seed=0)
+    torch_state = nets.torch_net("cpu").state_dict()
+    for name, value in nets.scratch.state_dict().items():
+        np.testing.assert_array_equal(torch_state[name].numpy(), value)

@@ -1,0 +1,121 @@
+"""scratchnet.infer: the fast inference path computes what forward computes, with no more memory than promised."""
+
+import tracemalloc
+
+import numpy as np
+import pytest
+from hypothesis import given
+
+import scratchnet
+from compare.tolerance import linear_chain, reference_with_bounds, unit_roundoff
+from scratchnet import inference
+
+from .strategies import architectures, batch_shapes, seeds, unsaturated_inputs
+
+
+def assert_within_bound(net, x, y):
+    """``y`` within the derived bound of the float64 reference (the same judge as compare_forward)."""
+    dtype = net.layers[0].weight.dtype if hasattr(net, "layers") else net.weight.dtype
+    reference, (bound, bound_ref) = reference_with_bounds(
+        linear_chain(net), x, [unit_roundoff(dtype), unit_roundoff(np.float64)]
+    )
+    assert y.shape == reference.shape and y.dtype == dtype
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(reference))
+    finite = np.isfinite(reference)
+    assert np.all(np.abs(y[finite] - reference[finite]) <= (bound + bound_ref)[finite])
+
+
+@given(architectures(), batch_shapes, seeds)
+def test_infer_equals_forward_within_the_derived_bound(arch, batch_shape, seed):
+    net = scratchnet.MLP(arch.sizes, arch.activation, bias=arch.bias, dtype=arch.dtype, rng=seed)
+    x = unsaturated_inputs(seed, batch_shape + (arch.sizes[0],), arch.dtype)
+    y = scratchnet.infer(net, x)
+    assert_within_bound(net, x, y)
+    assert y.flags.c_contiguous
+
+
+@pytest.mark.parametrize("activation", scratchnet.ACTIVATION_NAMES)
+@pytest.mark.parametrize("batch", [2 * 8192 + 3, 3 * 1024 + 1])
+def test_many_chunks_and_a_ragged_last_one(activation, batch):
+    net = scratchnet.MLP((3, 4, 5, 2), activation, rng=0)
+    x = unsaturated_inputs(1, (batch, 3), np.float32)
+    assert_within_bound(net, x, scratchnet.infer(net, x))
+
+
+@pytest.mark.parametrize("net", [scratchnet.Net(rng=0), scratchnet.Linear(3, 2, rng=0), scratchnet.MLP((2, 3), rng=0)])
+@pytest.mark.parametrize("shape", [(None,), (1, None), (4, 5, None), (0, None), (2, 1, None)])
+def test_shapes_like_forward(net, shape):
+    features = net.layers[0].in_features if hasattr(net, "layers") else net.in_features
+    x = np.ones(tuple(features if s is None else s for s in shape), np.float32)
+    with scratchnet.no_grad():
+        expected = net(x)
+    assert scratchnet.infer(net, x).shape == expected.shape
+
+
+def test_edge_values_propagate_like_forward():
+    net = scratchnet.MLP((2, 3, 1), "sigmoid", rng=0)
+    x = np.array([[np.nan, 0], [np.inf, 1], [-np.inf, 1], [1000, -1000], [0, 0]], np.float32)
+    with scratchnet.no_grad(), np.errstate(all="ignore"):
+        expected = net(x)
+        y = scratchnet.infer(net, x)
+    np.testing.assert_array_equal(np.isnan(y), np.isnan(expected))
+    np.testing.assert_allclose(y[~np.isnan(y)], expected[~np.isnan(expected)], rtol=1e-6)
+
+
+def test_heaviside_value_and_nan():
+    net = scratchnet.MLP((1, 1, 1), "heaviside", rng=0)
+    net.load_state_dict({"fc1.weight": [[1.0]], "fc1.bias": [0.0], "fc2.weight": [[1.0]], "fc2.bias": [0.0]})
+    net.activation.value = 0.25
+    x = np.array([[-1.0], [0.0], [2.0], [np.nan]], np.float32)
+    np.testing.assert_array_equal(scratchnet.infer(net, x).ravel(), [0, 0.25, 1, 0])
+
+
+def test_infer_leaves_its_input_alone_and_keeps_no_tape():
+    net = scratchnet.Net(rng=0)
+    x = unsaturated_inputs(0, (100, 2), np.float32)
+    before = x.copy()
+    scratchnet.infer(net, x)
+    np.testing.assert_array_equal(x, before)
+    assert net._last_forward is None
+
+
+def test_input_rules_are_linears():
+    net = scratchnet.Net(rng=0)
+    assert scratchnet.infer(net, [[1, 2]]).dtype == np.float32
+    with pytest.raises(TypeError, match="float32"):
+        scratchnet.infer(net, np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="last dimension is 3"):
+        scratchnet.infer(net, np.zeros((2, 3), np.float32))
+    with pytest.raises(TypeError, match="chains of Linear layers"):
+        scratchnet.infer(scratchnet.ReLU(), np.zeros(2))
+
+
+def peak_extra(net, x):
+    scratchnet.infer(net, x)
+    tracemalloc.start()
+    try:
+        base = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        y = scratchnet.infer(net, x)
+        return tracemalloc.get_traced_memory()[1] - base - y.nbytes
+    finally:
+        tracemalloc.stop()
+
+
+@pytest.mark.parametrize("sizes", [(2, 4, 4, 1), (16, 64, 32, 4)])
+@pytest.mark.parametrize("batch", [1, 2, 16, 256, 1000, 4096, 20000])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_memory_at_most_two_activation_buffers(sizes, batch, dtype):
+    """Beyond the output: two activation-sized buffers at most, plus 4 KiB of Python objects (array headers)."""
+    net = scratchnet.MLP(sizes, "sigmoid", dtype=dtype, rng=0)
+    x = unsaturated_inputs(0, (batch, sizes[0]), dtype)
+    activation = batch * max(sizes[1:-1]) * np.dtype(dtype).itemsize
+    assert peak_extra(net, x) <= 2 * activation + 4096
+
+
+def test_a_huge_batch_allocates_only_chunks():
+    net = scratchnet.Net(rng=0)
+    x = unsaturated_inputs(0, (200_000, 2), np.float32)
+    width, itemsize = 4, 4
+    chunk = inference.CHUNK_BYTES // (width * itemsize)  # rows per chunk
+    assert peak_extra(net, x) <= 2 * width * chunk * itemsize + 4096  # two chunk buffers, whatever the batch
