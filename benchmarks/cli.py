@@ -18,8 +18,9 @@ from scratchnet._cli import ArgumentParser, count_arg, sizes_arg
 from scratchnet._progress import Progress
 
 from .backends import BACKENDS, Backends, Unavailable
+from .goals import measure_goals, memory_goal
 from .machine import describe_machine, measure_peaks
-from .report import crossovers, goals, table, write_json, write_plot
+from .report import crossovers, table, write_json, write_plot
 from .timing import measure
 from .workloads import BATCHES, QUICK_BATCHES, WORKLOADS, Workload
 
@@ -117,8 +118,11 @@ def run(args):
         progress.update(0, "measuring the machine's limits")
         peaks = measure_peaks(devices, dtypes, threads, quick=args.quick)
         done = 1
+        float32_nets = {}
         for workload, dtype, batches in plan:
             nets = Backends(workload, dtype, args.seed)
+            if dtype == np.float32:
+                float32_nets[workload.name] = nets
             chain = linear_chain(nets.scratch)
             u_of = {
                 "cpu": unit_roundoff(dtype),
@@ -155,6 +159,13 @@ def run(args):
                             run_time,
                             peaks,
                         )
+        goal_results = []
+        if {"scratchnet", "torch-eager"} <= set(backends) and "cpu" in devices:
+            progress.update(done, "goals: paired rounds of scratchnet and torch-eager")
+            plans = {workload.name: batches for workload, _, batches in plan}
+            goal_results = measure_goals(
+                float32_nets, plans, threads, peaks, rounds=3 if args.quick else 7, run_time=run_time
+            )
     return {
         "machine": machine,
         "command": "python -m benchmarks " + " ".join(args.argv),
@@ -162,7 +173,7 @@ def run(args):
         "records": records,
         "memory": memory,
         "crossovers": crossovers(records),
-        "goals": goals(records, memory),
+        "goals": goal_results + [memory_goal(memory)],
     }
 
 

@@ -4,7 +4,7 @@ import json
 
 import numpy as np
 
-__all__ = ["crossovers", "goals", "table", "write_json", "write_plot"]
+__all__ = ["crossovers", "table", "write_json", "write_plot"]
 
 
 def _label(record):
@@ -48,77 +48,6 @@ def crossovers(records):
                             }
                         )
     return found
-
-
-def _find(records, **match):
-    for r in records:
-        if all(r.get(k) == v for k, v in match.items()) and r["status"] == "ok":
-            return r
-    return None
-
-
-def goals(records, memory):
-    """The four speed goals of the hand-written forward, as ratios measured in this run (None if not measured)."""
-    results = []
-    for threads in sorted({r["threads"] for r in records}):
-        for batch, target in ((1, 0.25), (65536, 0.5)):
-            mine = _find(records, net="article", backend="scratchnet", dtype="float32", batch=batch, threads=threads)
-            theirs = _find(
-                records,
-                net="article",
-                backend="torch-eager",
-                device="cpu",
-                dtype="float32",
-                batch=batch,
-                threads=threads,
-            )
-            ratio = mine["median_s"] / theirs["median_s"] if mine and theirs else None
-            results.append(
-                {
-                    "goal": f"article net, batch {batch}: scratchnet time / torch-eager@cpu time",
-                    "threads": threads,
-                    "ratio": ratio,
-                    "target": f"<= {target}",
-                    "met": ratio is not None and ratio <= target,
-                }
-            )
-        mine = _find(records, net="wide", backend="scratchnet", dtype="float32", batch=1024, threads=threads)
-        theirs = _find(
-            records, net="wide", backend="torch-eager", device="cpu", dtype="float32", batch=1024, threads=threads
-        )
-        ratio = theirs["median_s"] / mine["median_s"] if mine and theirs else None
-        results.append(
-            {
-                "goal": "wide net, batch 1024: scratchnet throughput / torch-eager@cpu throughput",
-                "threads": threads,
-                "ratio": ratio,
-                "target": ">= 0.95",
-                "met": ratio is not None and ratio >= 0.95,
-            }
-        )
-        fraction = mine["peak_fraction"] if mine else None
-        results.append(
-            {
-                "goal": "wide net, batch 1024: scratchnet FLOP/s / measured matmul peak",
-                "threads": threads,
-                "ratio": fraction,
-                "target": ">= 0.85",
-                "met": fraction is not None and fraction >= 0.85,
-            }
-        )
-    worst = max(memory, key=lambda m: m["buffers"], default=None)
-    results.append(
-        {
-            "goal": "scratchnet.infer: peak extra allocation beyond output and 4 KiB of Python objects, "
-            "in activation-sized buffers (worst batch)",
-            "threads": None,
-            "ratio": worst["buffers"] if worst else None,
-            "target": "<= 2",
-            "met": worst is not None and worst["buffers"] <= 2,
-            "where": worst,
-        }
-    )
-    return results
 
 
 def table(records, peaks, goal_results, machine):
@@ -177,6 +106,8 @@ def _goal_lines(goal_results):
     lines = ["", "goals of the hand-written forward (ratios measured in this run):"]
     for g in goal_results:
         ratio = "not measured" if g["ratio"] is None else f"{g['ratio']:.3f}"
+        if g.get("ratio_iqr") is not None:
+            ratio += f" (IQR {g['ratio_iqr']:.3f} over {g['rounds']} paired rounds)"
         threads = "" if g["threads"] is None else f" [{g['threads']} thr]"
         lines.append(f"  {'met ' if g['met'] else 'MISS'} {g['goal']}{threads}: {ratio} (target {g['target']})")
     return lines

@@ -117,12 +117,16 @@ def _chunk(layers, activate, value, x, y, buffers):
 
 def _one_sample(layers, activate, value, x):
     """One sample as 1-D vectors: ``h = W @ h + b`` is a matrix-vector product."""
+    zero = _ZERO[x.dtype]
     h = x
     for layer in layers[:-1]:
         h = layer.weight.data.dot(h)
         if layer.bias is not None:
             h += layer.bias.data
-        activate(h, None, value)
+        if activate is _relu_:
+            np.maximum(h, zero, out=h)  # the common case, without a function call: a tenth of this path's time
+        else:
+            activate(h, None, value)
     last = layers[-1]
     y = last.weight.data.dot(h)
     if last.bias is not None:

@@ -7,7 +7,8 @@ import pytest
 
 from benchmarks import cli
 from benchmarks.backends import Backends, Prepared
-from benchmarks.report import crossovers, goals
+from benchmarks.goals import GOALS, memory_goal
+from benchmarks.report import crossovers
 from benchmarks.workloads import WORKLOADS
 
 REQUIRED = {
@@ -52,7 +53,8 @@ def test_quick_run_writes_table_json_and_plot(quick_run):
         assert r["median_s"] > 0 and r["iqr_s"] >= 0 and r["samples_per_s"] == pytest.approx(r["batch"] / r["median_s"])
         assert 0 < r["peak_fraction"] and r["check_ratio"] <= 1
     assert {p["kind"] for p in document["peaks"]} == {"matmul", "bandwidth"}
-    assert len(document["goals"]) == 5 and document["memory"]
+    assert len(document["goals"]) == 4 + 1  # four speed goals at the one default thread count, and memory
+    assert document["memory"]
     png = (out / "benchmarks.png").read_bytes()
     assert png.startswith(b"\x89PNG\r\n\x1a\n") and len(png) > 20_000
     for text in ("scratchnet@cpu", "torch-eager@cpu", "median", "IQR", "GFLOP/s", "measured limits", "goals"):
@@ -168,21 +170,22 @@ def test_crossovers():
     ]
 
 
-def test_goals_from_records():
-    records = [
-        _record("scratchnet", 1, 1.0),
-        _record("torch-eager", 1, 5.0),
-        _record("scratchnet", 65536, 3.0),
-        _record("torch-eager", 65536, 4.0),
-        _record("scratchnet", 1024, 1.0, net="wide"),
-        _record("torch-eager", 1024, 1.0, net="wide"),
-    ]
-    memory = [{"buffers": 1.5}, {"buffers": 2.5}]
-    results = {g["goal"].split(":")[0]: g for g in goals(records, memory)}
-    assert results["article net, batch 1"]["ratio"] == 0.2 and results["article net, batch 1"]["met"]
-    assert results["article net, batch 65536"]["ratio"] == 0.75 and not results["article net, batch 65536"]["met"]
-    memory_goal = next(g for g in goals(records, memory) if g["goal"].startswith("scratchnet.infer"))
-    assert memory_goal["ratio"] == 2.5 and not memory_goal["met"]
+def test_goals_are_paired_ratios(quick_run):
+    status, printed, out = quick_run
+    results = json.loads((out / "benchmarks.json").read_text())["goals"]
+    article = [g for g in results if g["goal"].startswith("article net")]
+    assert article and all(g["ratio"] > 0 and g["ratio_iqr"] >= 0 and g["rounds"] == 3 for g in article)
+    wide = [g for g in results if g["goal"].startswith("wide net")]
+    assert wide and all(g["ratio"] is None and not g["met"] for g in wide)  # --quick has no wide batch of 1024
+    assert "paired rounds" in printed
+
+
+def test_goal_directions_and_memory_goal():
+    time_goal, _, throughput_goal, _ = GOALS
+    assert time_goal.met(0.2) and not time_goal.met(0.3) and not time_goal.met(None)
+    assert throughput_goal.met(1.2) and not throughput_goal.met(0.9)
+    worst = memory_goal([{"buffers": 1.5}, {"buffers": 2.5}])
+    assert worst["ratio"] == 2.5 and not worst["met"]
 
 
 def test_workload_costs():
