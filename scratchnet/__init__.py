@@ -7,7 +7,7 @@ derivative), ``module`` (how parameters are registered and named, and
 ``loss`` and ``optim`` (training). Only NumPy is needed.
 """
 
-from . import functional, optim
+from . import checkpoint, functional, optim
 from ._checks import ACTIVATION_NAMES
 from .activation import Heaviside, Identity, ReLU, Sigmoid, Tanh
 from .autograd import BackwardError, is_grad_enabled, no_grad
@@ -38,6 +38,7 @@ __all__ = [
     "Sigmoid",
     "StateDictError",
     "Tanh",
+    "checkpoint",
     "functional",
     "gradcheck",
     "infer",

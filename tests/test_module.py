@@ -195,3 +195,13 @@ def test_deepcopy_gives_an_independent_module():
     clone = copy.deepcopy(net)
     clone.fc1.weight.data += 1
     assert not np.array_equal(clone.fc1.weight.data, net.fc1.weight.data)
+
+
+def test_wrong_rank_weight_is_a_size_mismatch_and_changes_nothing():
+    net = Net(rng=0)
+    before = snapshot(net)
+    state = net.state_dict()
+    state["fc2.weight"] = np.zeros((4, 4, 1), np.float32)
+    with pytest.raises(StateDictError, match=r"size mismatch for fc2.weight: .* shape \(4, 4, 1\)"):
+        net.load_state_dict(state)
+    assert_unchanged(net, before)

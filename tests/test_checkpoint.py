@@ -1,0 +1,288 @@
+"""Checkpoints: real files in (safetensors, torch.save), nothing unsafe through, every bad file refused clearly."""
+
+import pickle
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from safetensors.torch import load_file as torch_load_safetensors
+from torch import nn
+
+import scratchnet
+import torchnet
+from compare import compare_forward, to_torch
+from compare.cli import main as compare_main
+from scratchnet.checkpoint import (
+    CheckpointError,
+    infer_architecture,
+    load_mlp,
+    load_state_dict_file,
+    mlp_from_state_dict,
+    save_safetensors,
+)
+
+
+def trained_sequential(seed=0, dtype=torch.float32):
+    """A user's model: an nn.Sequential of Linear and ReLU, trained a little on y = x1 + x2 + x3."""
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Linear(3, 16), nn.ReLU(), nn.Linear(16, 8), nn.ReLU(), nn.Linear(8, 1)).to(dtype)
+    optimizer = torch.optim.Adam(model.parameters(), lr=0.01)
+    x = torch.randn(64, 3, dtype=dtype)
+    for _ in range(30):
+        optimizer.zero_grad()
+        loss = ((model(x) - x.sum(1, keepdim=True)) ** 2).mean()
+        loss.backward()
+        optimizer.step()
+    return model
+
+
+def assert_same_function(scratch_net, model, dtype=np.float32):
+    x = np.random.default_rng(0).standard_normal((20, scratch_net.sizes[0])).astype(dtype)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    report = compare_forward(scratch_net, to_torch(scratch_net), x)
+    assert report.passed, str(report)
+    np.testing.assert_allclose(report.values["scratchnet"], expected, rtol=1e-5, atol=1e-6)
+
+
+# -- files that load ------------------------------------------------------------------------
+
+
+def test_a_users_torch_save_loads_and_computes_the_same(tmp_path):
+    model = trained_sequential()
+    torch.save(model.state_dict(), tmp_path / "model.pt")
+    net = load_mlp(tmp_path / "model.pt", "relu")
+    assert net.sizes == (3, 16, 8, 1) and net.layers[0].weight.dtype == np.float32
+    assert_same_function(net, model)
+
+
+@pytest.mark.parametrize("wrap", ["prefix", "dict", "module", "legacy"])
+def test_common_ways_of_saving(tmp_path, wrap):
+    model = trained_sequential()
+    path = tmp_path / "model.pth"
+    if wrap == "prefix":  # a module holding the Sequential as self.model
+        torch.save({f"model.{k}": v for k, v in model.state_dict().items()}, path)
+    elif wrap == "dict":  # a training checkpoint
+        torch.save({"epoch": 7, "state_dict": model.state_dict(), "optimizer": {"lr": 0.01}}, path)
+    elif wrap == "module":  # nn.DataParallel's prefix
+        torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, path)
+    else:  # torch's pre-1.6 pickle format
+        torch.save(model.state_dict(), path, _use_new_zipfile_serialization=False)
+    assert_same_function(load_mlp(path), model)
+
+
+def test_torchnet_names_and_float64(tmp_path):
+    torch.manual_seed(1)
+    theirs = torchnet.MLP((4, 8, 2), "tanh").double()
+    torch.save(theirs.state_dict(), tmp_path / "net.pt")
+    mine = load_mlp(tmp_path / "net.pt", "tanh")
+    assert mine.layers[0].weight.dtype == np.float64
+    assert_same_function(mine, theirs, np.float64)
+
+
+def test_half_precision_weights_become_float32(tmp_path):
+    torch.save(nn.Linear(3, 2).half().state_dict(), tmp_path / "half.pt")
+    state = load_state_dict_file(tmp_path / "half.pt")
+    assert {v.dtype for v in state.values()} == {np.dtype(np.float32)}
+
+
+@pytest.mark.parametrize("net", [scratchnet.Net(rng=0), scratchnet.MLP((5, 7, 3), "sigmoid", dtype=np.float64, rng=1)])
+def test_safetensors_round_trip_bit_for_bit(tmp_path, net):
+    path = tmp_path / "net.safetensors"
+    save_safetensors(net, path)
+    back = load_state_dict_file(path)
+    assert sorted(back) == sorted(net.state_dict())
+    for name, value in net.state_dict().items():
+        assert back[name].dtype == value.dtype
+        assert back[name].tobytes() == value.tobytes()
+
+
+def test_safetensors_file_loads_in_torch_without_conversion(tmp_path):
+    net = scratchnet.MLP((3, 6, 2), rng=0)
+    save_safetensors(net, tmp_path / "net.safetensors")
+    tensors = torch_load_safetensors(str(tmp_path / "net.safetensors"))
+    theirs = torchnet.MLP((3, 6, 2))
+    theirs.load_state_dict(tensors)
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    assert compare_forward(net, theirs, x).passed
+
+
+def test_safetensors_saved_by_torch_load_without_torch_code(tmp_path):
+    from safetensors.torch import save_file
+
+    model = trained_sequential()
+    save_file(model.state_dict(), str(tmp_path / "model.safetensors"))
+    assert_same_function(load_mlp(tmp_path / "model.safetensors"), model)
+
+
+# -- nothing unsafe through -------------------------------------------------------------------
+
+
+class WritesAFile:
+    """A pickle payload: unpickling it calls Path.write_text, i.e. runs code."""
+
+    target = None
+
+    def __reduce__(self):
+        return (Path.write_text, (Path(self.target), "this should never be written"))
+
+
+@pytest.mark.parametrize("how", ["torch.save", "plain pickle"])
+def test_a_pickle_with_code_is_refused_and_runs_nothing(tmp_path, how):
+    WritesAFile.target = str(tmp_path / "pwned.txt")
+    path = tmp_path / "evil.pt"
+    payload = {"fc1.weight": WritesAFile()}
+    if how == "torch.save":
+        torch.save(payload, path)
+    else:
+        path.write_bytes(pickle.dumps(payload))
+    with pytest.raises(CheckpointError, match="refused: this file needs code to load"):
+        load_state_dict_file(path)
+    assert not (tmp_path / "pwned.txt").exists()
+
+
+def test_a_whole_pickled_module_is_refused(tmp_path):
+    torch.save(nn.Linear(2, 1), tmp_path / "module.pt")
+    with pytest.raises(CheckpointError, match="refused"):
+        load_state_dict_file(tmp_path / "module.pt")
+
+
+# -- bad files ---------------------------------------------------------------------------------
+
+
+def write_valid(tmp_path, kind):
+    path = tmp_path / f"valid.{kind}"
+    if kind == "safetensors":
+        save_safetensors(scratchnet.Net(rng=0), path)
+    else:
+        torch.save(torchnet.Net().state_dict(), path)
+    return path
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "pt"])
+@pytest.mark.parametrize("keep", [0.1, 0.5, 0.9])
+def test_truncated_files(tmp_path, kind, keep):
+    path = write_valid(tmp_path, kind)
+    data = path.read_bytes()
+    path.write_bytes(data[: int(len(data) * keep)])
+    with pytest.raises(CheckpointError):
+        load_state_dict_file(path)
+
+
+@pytest.mark.parametrize("kind", ["safetensors", "pt"])
+def test_corrupted_header(tmp_path, kind):
+    path = write_valid(tmp_path, kind)
+    data = bytearray(path.read_bytes())
+    data[9:40] = b"\xff" * 31
+    path.write_bytes(bytes(data))
+    with pytest.raises(CheckpointError):
+        load_state_dict_file(path)
+
+
+@pytest.mark.parametrize("content", [b"", b"hello, world\n", b"\x00" * 100, b'{"fc1.weight": [1, 2]}'])
+def test_not_a_checkpoint(tmp_path, content):
+    path = tmp_path / "weights.pt"
+    path.write_bytes(content)
+    with pytest.raises(CheckpointError, match="not a checkpoint"):
+        load_state_dict_file(path)
+
+
+def test_a_torch_file_without_tensors(tmp_path):
+    torch.save({"epoch": 3, "lr": 0.1}, tmp_path / "meta.pt")
+    with pytest.raises(CheckpointError, match="holds a dict with keys"):
+        load_state_dict_file(tmp_path / "meta.pt")
+
+
+def test_paths_that_cannot_be_read(tmp_path):
+    with pytest.raises(FileNotFoundError):
+        load_state_dict_file(tmp_path / "missing.pt")
+    with pytest.raises(IsADirectoryError):
+        load_state_dict_file(tmp_path)
+
+
+# -- state dicts that are not a chain of Linear layers ------------------------------------------
+
+
+def chain(*shapes, names=None):
+    names = names or [f"fc{i}" for i in range(1, len(shapes) + 1)]
+    state = {}
+    for name, (n_out, n_in) in zip(names, shapes):
+        state[f"{name}.weight"] = np.zeros((n_out, n_in), np.float32)
+        state[f"{name}.bias"] = np.zeros(n_out, np.float32)
+    return state
+
+
+@pytest.mark.parametrize(
+    "state, message",
+    [
+        (chain((4, 2), (1, 4), names=["fc1", "fc3"]), r"without gaps.*missing \['fc2'\]"),
+        (chain((4, 2), (1, 5)), "fc2.weight takes 5 inputs but the layer before gives 4"),
+        ({"fc1.weight": np.zeros((4, 2, 1), np.float32)}, r"fc1.weight has shape \(4, 2, 1\): a Linear weight is 2-D"),
+        ({**chain((4, 2)), "bn.running_mean": np.zeros(4)}, "unexpected tensors bn.running_mean"),
+        ({**chain((4, 2)), "fc1.bias": np.zeros(3, np.float32)}, r"fc1.bias has shape \(3,\), expected \(4,\)"),
+        ({"fc1.weight": np.zeros((4, 2)), **chain((1, 4), names=["fc2"])}, "only some layers have a bias: fc2.bias"),
+        ({**chain((4, 2), names=["0"]), **chain((1, 4), names=["fc2"])}, "mix fcN and Sequential indices"),
+        ({**chain((4, 2), names=["a.0"]), **chain((1, 4), names=["b.1"])}, "different prefixes"),
+        ({"fc1.bias": np.zeros(4)}, "fc1.bias has no weight beside it"),
+        ({"fc1.weight": np.array([["a", "b"]])}, "not numbers"),
+        ({}, "non-empty mapping"),
+    ],
+)
+def test_not_a_chain_is_refused_naming_the_keys(state, message):
+    with pytest.raises(CheckpointError, match=message):
+        infer_architecture(state)
+
+
+def test_sequential_indices_and_no_bias():
+    state = {"0.weight": np.ones((4, 2)), "2.weight": np.ones((4, 4)), "10.weight": np.ones((1, 4))}
+    arch = infer_architecture(state)
+    assert arch.sizes == (2, 4, 4, 1) and not arch.bias and arch.dtype == np.float64
+    net = mlp_from_state_dict(state, "tanh")
+    assert net.activation_name == "tanh" and net.fc3.weight.shape == (1, 4)
+
+
+def test_the_activation_is_checked():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        mlp_from_state_dict(chain((1, 2)), "elu")
+
+
+# -- the command line --------------------------------------------------------------------------
+
+
+def test_compare_checkpoint_reports_a_pass(tmp_path, capsys):
+    torch.save(trained_sequential().state_dict(), tmp_path / "model.pt")
+    assert compare_main(["--checkpoint", str(tmp_path / "model.pt"), "--activation", "relu", "--batch", "16"]) == 0
+    out = capsys.readouterr().out
+    assert "an MLP 3 -> 16 -> 8 -> 1, float32" in out and "0.weight, 0.bias, 2.weight" in out
+    assert "verdict: PASS" in out
+
+
+def test_compare_checkpoint_with_nan_weights_reports_not_crashes(tmp_path, capsys):
+    state = trained_sequential().state_dict()
+    state["2.weight"][0, 0] = float("nan")
+    torch.save(state, tmp_path / "nan.pt")
+    assert compare_main(["--checkpoint", str(tmp_path / "nan.pt")]) == 0
+    out = capsys.readouterr().out
+    assert "fc2.weight holds 1 non-finite value" in out and "verdict: PASS" in out
+
+
+@pytest.mark.parametrize(
+    "make, argv_extra",
+    [
+        (lambda p: p.write_bytes(b"not a checkpoint"), []),
+        (lambda p: torch.save({"epoch": 1}, p), []),
+        (lambda p: torch.save(chain((4, 2), (1, 5)), p), []),
+        (lambda p: None, []),  # missing file
+        (lambda p: torch.save(trained_sequential().state_dict(), p), ["--sizes", "3,1"]),
+        (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "elu"]),
+    ],
+)
+def test_compare_checkpoint_bad_files_exit_2_with_one_line(tmp_path, capsys, make, argv_extra):
+    path = tmp_path / "bad.pt"
+    make(path)
+    with pytest.raises(SystemExit) as caught:
+        compare_main(["--checkpoint", str(path), *argv_extra])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "Traceback" not in err
