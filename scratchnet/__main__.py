@@ -56,7 +56,79 @@ def build_parser():
     )
     train.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     train.add_argument("--log-every", type=count_arg(1), help="print the loss every N epochs (default: epochs / 10)")
+    figures = commands.add_parser(
+        "figures",
+        help="draw the article's pictures",
+        description=(
+            "Draw the article's pictures from the project's own networks: the neuron, the network diagram, the "
+            "activations and their derivatives, linear against non-linear decision boundaries, and training in "
+            "both backends. Needs matplotlib (pip install 'scratchnet[plot]'); the training figure needs torch."
+        ),
+    )
+    figures.error = parser.error
+    figures.add_argument("--out", default="figures", help="folder for the files (default: ./figures)")
+    figures.add_argument("--format", choices=("png", "svg", "both"), default="png", help="default: png")
+    figures.add_argument("--only", type=_figure_names, help="comma-separated subset, e.g. diagram,boundaries")
+    figures.add_argument("--seed", type=count_arg(0), default=0, help="seed of the trained networks (default: 0)")
+    figures.add_argument("--dpi", type=count_arg(20), default=100, help="PNG resolution (default: 100)")
     return parser
+
+
+FIGURE_NAMES = ("neuron", "diagram", "activations", "boundaries", "training")
+
+
+def _figure_names(text):
+    names = [name for name in text.split(",") if name]
+    unknown = [name for name in names if name not in FIGURE_NAMES]
+    if unknown or not names:
+        from argparse import ArgumentTypeError
+
+        raise ArgumentTypeError(f"expected names from {', '.join(FIGURE_NAMES)}, got {text!r}")
+    return names
+
+
+def figures_command(args):
+    try:
+        from . import figures
+    except ImportError as missing:
+        raise SystemExit(f"python -m scratchnet figures: error: {missing}; pip install 'scratchnet[plot]'") from None
+    from pathlib import Path
+
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        build_parser().error(f"argument --out: cannot create {out}: {error.strerror}")
+    names = args.only or list(FIGURE_NAMES)
+    suffixes = {"png": [".png"], "svg": [".svg"], "both": [".png", ".svg"]}[args.format]
+    seeded = {"boundaries", "training"}
+    with Progress(len(names), "figures") as progress:
+        for done, name in enumerate(names, start=1):
+            paths = [out / f"{name}{suffix}" for suffix in suffixes]
+            options = {"dpi": args.dpi, **({"seed": args.seed} if name in seeded else {})}
+            try:
+                data = figures.FIGURES[name](paths, **options)
+            except ImportError as missing:  # torch, for the training figure
+                print(f"{name}: skipped ({missing}; it compares against torch)")
+                continue
+            progress.update(done, name)
+            print(f"wrote {', '.join(map(str, paths))}: {_summary(name, data)}")
+    return 0
+
+
+def _summary(name, data):
+    if name == "boundaries":
+        return ", ".join(f"{case} accuracy {accuracy:.0%}" for case, accuracy in data.items())
+    if name == "diagram":
+        return f"{data['edges']} edges for {data['weights']} weights, {data['biases']} biases, sizes {data['sizes']}"
+    if name == "training":
+        return (
+            f"{data['steps']} steps, final loss {data['final_loss']:.4f}, weights apart by at most "
+            f"{data['max_weight_difference']:.1e}"
+        )
+    if name == "neuron":
+        return f"z = {data['z']:.2f}, sigmoid(z) = {data['output']:.2f}"
+    return ", ".join(f"{fn}: f(0) = {v['value_at_0']:g}, f'(0) = {v['slope_at_0']:g}" for fn, v in data.items())
 
 
 def train_command(args):
@@ -113,7 +185,7 @@ def train_command(args):
 
 def main(argv=None):
     args = build_parser().parse_args(argv)
-    return train_command(args)
+    return figures_command(args) if args.command == "figures" else train_command(args)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import scratchnet
 net = scratchnet.MLP((2, 4, 4, 1), "sigmoid", rng=0)
 net([[0.0, 1.0]])
 scratchnet.Net()(scratchnet.functional.heaviside([0.0, 1.0], 0.5).tolist())
-print(sorted(m for m in sys.modules if m.split(".")[0] == "torch"))
+print(sorted(m for m in sys.modules if m.split(".")[0] in ("torch", "matplotlib", "safetensors")))
 """
 
 
