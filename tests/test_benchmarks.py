@@ -26,6 +26,13 @@ REQUIRED = {
 }
 
 
+def run_small(out, *, nets="article", dtypes="float32", batches="64", backends="scratchnet,torch-eager"):
+    """A small --quick run into ``out``; returns the JSON document it wrote."""
+    argv = ["--quick", "--nets", nets, "--dtypes", dtypes, "--batches", batches, "--backends", backends]
+    assert cli.main([*argv, "--out", str(out)]) == 0
+    return json.loads((out / "benchmarks.json").read_text())
+
+
 @pytest.fixture(scope="module")
 def quick_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("bench")
@@ -71,22 +78,7 @@ def test_a_wrong_backend_is_reported_not_timed(monkeypatch, tmp_path, capsys):
         return prepared
 
     monkeypatch.setattr(Backends, "prepare", broken)
-    cli.main(
-        [
-            "--quick",
-            "--nets",
-            "article",
-            "--dtypes",
-            "float32",
-            "--batches",
-            "64",
-            "--backends",
-            "scratchnet,torch-eager",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    records = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    records = run_small(tmp_path)["records"]
     eager = [r for r in records if r["backend"] == "torch-eager"]
     assert eager and all(r["status"] == "wrong" and "median_s" not in r for r in eager)
     assert "WRONG" in capsys.readouterr().out
@@ -96,42 +88,12 @@ def test_unavailable_backends_say_why(monkeypatch, tmp_path):
     import torch
 
     monkeypatch.setattr(torch, "compile", lambda *a, **k: (_ for _ in ()).throw(RuntimeError("no compiler here")))
-    cli.main(
-        [
-            "--quick",
-            "--nets",
-            "article",
-            "--dtypes",
-            "float32",
-            "--batches",
-            "4",
-            "--backends",
-            "torch-compile",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    (record,) = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    (record,) = run_small(tmp_path, batches="4", backends="torch-compile")["records"]
     assert record["status"] == "unavailable" and "no compiler here" in record["detail"]
 
 
 def test_cpu_calls_too_large_are_skipped(tmp_path):
-    cli.main(
-        [
-            "--quick",
-            "--nets",
-            "wide",
-            "--dtypes",
-            "float32",
-            "--batches",
-            "65536",
-            "--backends",
-            "scratchnet",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    (record,) = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    (record,) = run_small(tmp_path, nets="wide", batches="65536", backends="scratchnet")["records"]
     assert record["status"] == "skipped" and "GFLOP per call" in record["detail"]
 
 

@@ -1,7 +1,5 @@
 """The same proofs on a GPU. Skipped where CUDA is absent (CI, and most machines): nothing depends on a GPU."""
 
-import json
-
 import numpy as np
 import pytest
 import torch
@@ -53,23 +51,9 @@ def test_training_on_cuda_float64(gate):
 
 
 def test_benchmarks_time_the_gpu(tmp_path):
-    from benchmarks import cli
+    from .test_benchmarks import run_small
 
-    cli.main(
-        [
-            "--quick",
-            "--nets",
-            "article",
-            "--dtypes",
-            "float32",
-            "--batches",
-            "1,4096",
-            "--backends",
-            "scratchnet,torch-eager,torch-cudagraph",
-            "--out",
-            str(tmp_path),
-        ]
-    )
-    records = json.loads((tmp_path / "benchmarks.json").read_text())["records"]
+    document = run_small(tmp_path, batches="1,4096", backends="scratchnet,torch-eager,torch-cudagraph")
+    records = document["records"]
     on_gpu = {r["backend"] for r in records if r["device"] == "cuda" and r["status"] == "ok"}
     assert on_gpu == {"torch-eager", "torch-cudagraph"}
