@@ -7,7 +7,7 @@ from scratchnet import no_grad
 
 from .report import Report, compare_outputs
 from .tolerance import ACTIVATION_ERRORS, linear_chain, reference_with_bounds, unit_roundoff
-from .weights import is_scratch, is_torch
+from .weights import is_scratch, is_torch, scratch_dtype, torch_dtype
 
 __all__ = ["check_pair", "compare_forward", "describe", "torch_unit_roundoff"]
 
@@ -44,14 +44,12 @@ def check_pair(scratch_net, torch_net, caller):
             f"{caller}(scratch_net, torch_net, ...) takes a scratchnet and a torch network, "
             f"got {type(scratch_net).__name__} and {type(torch_net).__name__}"
         )
-    scratch_dtypes = {p.dtype for p in scratch_net.parameters()}
-    torch_dtypes = {np.dtype(str(p.dtype).removeprefix("torch.")) for p in torch_net.parameters()}
-    if len(scratch_dtypes | torch_dtypes) != 1:
+    mine, theirs = scratch_dtype(scratch_net), torch_dtype(torch_net)
+    if mine != theirs:
         raise ValueError(
-            f"compare like with like: scratchnet holds {sorted(map(str, scratch_dtypes))}, "
-            f"torch holds {sorted(map(str, torch_dtypes))}; convert one with .to(dtype)"
+            f"compare like with like: scratchnet holds {mine}, torch holds {theirs}; convert one with .to(dtype)"
         )
-    return scratch_dtypes.pop(), next(torch_net.parameters()).device
+    return mine, next(torch_net.parameters()).device
 
 
 def tolerance_rule(chain, dtype):

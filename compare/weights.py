@@ -86,7 +86,8 @@ def copy_weights(src, dst):
     return dst
 
 
-def _scratch_dtype(net):
+def scratch_dtype(net):
+    """The one NumPy dtype of a scratchnet network's parameters."""
     dtypes = {p.dtype for p in net.parameters()}
     if len(dtypes) != 1:
         raise ValueError(
@@ -95,13 +96,14 @@ def _scratch_dtype(net):
     return dtypes.pop()
 
 
-def _torch_dtype(net):
+def torch_dtype(net):
+    """The one dtype of a torch network's parameters, as a NumPy dtype (float32 or float64)."""
     dtypes = {p.dtype for p in net.parameters()}
     if len(dtypes) != 1 or not dtypes <= set(_NUMPY_DTYPES):
         raise ValueError(
             f"{type(net).__name__} must hold float32 or float64 parameters of one dtype, got {sorted(map(str, dtypes))}"
         )
-    return dtypes.pop()
+    return np.dtype(_NUMPY_DTYPES[dtypes.pop()])
 
 
 def _has_bias(layers):
@@ -118,7 +120,7 @@ def to_torch(net, device=None):
     """
     if not isinstance(net, (scratchnet.Net, scratchnet.MLP, scratchnet.Linear)):
         raise TypeError(f"no torch twin known for {type(net).__name__}: build one and use copy_weights")
-    dtype = _TORCH_DTYPES[_scratch_dtype(net)]
+    dtype = _TORCH_DTYPES[scratch_dtype(net)]
     with torch.device("meta"):
         if isinstance(net, scratchnet.Net):
             twin_net = torchnet.Net()
@@ -135,7 +137,7 @@ def to_scratch(net):
     """Return the scratchnet twin of a torchnet network (or ``nn.Linear``), with the same weights and dtype."""
     if not isinstance(net, (torchnet.Net, torchnet.MLP, nn.Linear)):
         raise TypeError(f"no scratchnet twin known for {type(net).__name__}: build one and use copy_weights")
-    dtype = _NUMPY_DTYPES[_torch_dtype(net)]
+    dtype = torch_dtype(net)
     if isinstance(net, torchnet.Net):
         twin_net = scratchnet.Net(dtype=dtype)
     elif isinstance(net, torchnet.MLP):

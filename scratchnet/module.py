@@ -57,6 +57,12 @@ class Parameter:
         return f"Parameter containing:\n{self.data!r}"
 
 
+def clear_grads(params, set_to_none=True):
+    """Set each parameter's gradient to None (torch's default), or to zeros of its shape."""
+    for param in params:
+        param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
+
+
 class IncompatibleKeys(NamedTuple):
     """What ``load_state_dict(..., strict=False)`` skipped, as torch returns it."""
 
@@ -203,8 +209,7 @@ class Module:
 
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient: to None (torch's default), or to zeros."""
-        for param in self.parameters():
-            param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
+        clear_grads(self.parameters(), set_to_none)
 
     # -- walking the tree -----------------------------------------------------------------
 

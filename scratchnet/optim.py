@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from .module import Parameter
+from .module import Parameter, clear_grads
 
 __all__ = ["SGD", "Adam", "Optimizer"]
 
@@ -35,8 +35,7 @@ class Optimizer:
 
     def zero_grad(self, set_to_none=True):
         """Clear each parameter's gradient: to None (torch's default), or to zeros."""
-        for param in self.params:
-            param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
+        clear_grads(self.params, set_to_none)
 
     def step(self):
         """Update every parameter that has a gradient."""
