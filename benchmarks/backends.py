@@ -42,7 +42,7 @@ class Backends:
 
     def __init__(self, workload, dtype, seed):
         self.workload, self.dtype = workload, np.dtype(dtype)
-        self.scratch = scratchnet.MLP(workload.sizes, workload.activation, dtype=self.dtype, rng=seed)
+        self.scratch = scratchnet.build(workload.architecture, dtype=self.dtype, rng=seed)
         self._torch, self._jit, self._compiled = {}, {}, {}
 
     def torch_net(self, device):
@@ -108,7 +108,7 @@ class Backends:
             net = self.torch_net(device)
             try:
                 compiled = torch.compile(net, dynamic=True)
-                probe = torch.zeros((2, self.workload.sizes[0]), dtype=net.fc1.weight.dtype, device=device)
+                probe = torch.zeros((2, self.workload.sizes[0]), dtype=next(net.parameters()).dtype, device=device)
                 with torch.inference_mode():  # compile now, so that a failure is reported here
                     compiled(probe)
                 self._compiled[device] = compiled

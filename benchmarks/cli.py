@@ -13,9 +13,9 @@ import scratchnet
 from compare import compare_outputs
 from compare.forward import torch_unit_roundoff
 from compare.tolerance import linear_chain, reference_with_bounds, unit_roundoff
-from scratchnet._checks import ACTIVATION_NAMES
-from scratchnet._cli import ArgumentParser, count_arg, sizes_arg
-from scratchnet._progress import Progress
+from scratchnet.architecture import ACTIVATION_NAMES, Architecture
+from scratchnet.command_line import ArgumentParser, count_arg, sizes_arg
+from scratchnet.progress import Progress
 
 from .backends import BACKENDS, Backends, Unavailable
 from .goals import measure_goals, memory_goal
@@ -86,7 +86,8 @@ def _memory(net, x):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
-    widest = max(net.sizes[1:-1], default=net.sizes[-1])
+    sizes = net.architecture.sizes
+    widest = max(sizes[1:-1], default=sizes[-1])
     activation = x.shape[0] * widest * x.dtype.itemsize
     extra = peak - base - y.nbytes
     # Data buffers, in activation-sized units, once 4 KiB of Python objects (array headers, views) are set aside.
@@ -99,7 +100,7 @@ def run(args):
     threads = args.threads or [os.cpu_count() or 1]
     workloads = [WORKLOADS[name] for name in (args.nets or ([] if args.sizes else list(WORKLOADS)))]
     if args.sizes:
-        workloads.append(Workload("custom", args.sizes, args.activation))
+        workloads.append(Workload("custom", Architecture.mlp(args.sizes, args.activation)))
     backends = args.backends or list(BACKENDS)
     if args.quick and args.backends is None:
         backends = [b for b in backends if b != "torch-compile"]  # compiling takes longer than --quick's minute
@@ -183,7 +184,7 @@ def _measure_one(
     base = {
         "net": workload.name,
         "sizes": list(workload.sizes),
-        "activation": workload.activation,
+        "architecture": workload.architecture.to_dict(),
         "backend": backend,
         "device": device,
         "dtype": dtype.name,

@@ -2,24 +2,28 @@
 
 from dataclasses import dataclass
 
+from scratchnet.architecture import Architecture
+
 __all__ = ["Workload", "WORKLOADS", "BATCHES", "QUICK_BATCHES"]
 
 
 @dataclass(frozen=True)
 class Workload:
-    """An MLP architecture to time: ``sizes`` with ``activation`` between the layers."""
+    """A network to time, named, and described by its ``Architecture``."""
 
     name: str
-    sizes: tuple
-    activation: str = "relu"
+    architecture: Architecture
 
     @property
-    def pairs(self):
-        return list(zip(self.sizes[:-1], self.sizes[1:]))
+    def sizes(self):
+        return self.architecture.sizes
 
     def flops_per_sample(self):
         """``2 in out`` multiply-adds per layer, plus ``out`` bias additions (activations not counted)."""
-        return sum(2 * n_in * n_out + n_out for n_in, n_out in self.pairs)
+        return sum(
+            2 * layer.in_features * layer.out_features + layer.out_features * layer.bias
+            for layer in self.architecture.layers
+        )
 
     def bytes_per_sample(self, itemsize):
         """Memory traffic of a layer-by-layer pass: read the input, write the output, and write
@@ -33,12 +37,12 @@ class Workload:
         return self.flops_per_sample() < 1_000_000
 
     def describe(self):
-        return f"{' -> '.join(map(str, self.sizes))} ({self.activation})"
+        return str(self.architecture)
 
 
 WORKLOADS = {
-    "article": Workload("article", (2, 4, 4, 1)),
-    "wide": Workload("wide", (1024, 4096, 4096, 1024)),
+    "article": Workload("article", Architecture.mlp((2, 4, 4, 1), "relu")),
+    "wide": Workload("wide", Architecture.mlp((1024, 4096, 4096, 1024), "relu")),
 }
 
 #: Batch sizes of a full run. The wide net stops at 4096 on the CPU (one forward is ~200 GFLOP there).

@@ -1,41 +1,66 @@
-"""The main job: the article's network in PyTorch and in NumPy, the same weights, the same outputs.
+"""``python -m compare``: the two frameworks side by side.
 
-``python -m compare`` builds the article's ``Net`` in both frameworks, copies
-the weights from one to the other, prints both nets and their state_dict sizes
-as the article does, runs both on a few inputs side by side, and prints the
-comparison report. ``--checkpoint FILE`` does the same with a user's own MLP
-(``.safetensors``, or ``.pt``/``.pth`` from ``torch.save``, read safely).
-Exit status: 0 when the outputs agree within the derived tolerance, 1 when
-they do not, 2 for bad options or an unusable file.
+python -m compare                       the article's network in torch and in NumPy: same weights, same outputs
+python -m compare --checkpoint FILE     the same with your own network (.safetensors, or .pt/.pth from torch.save)
+python -m compare train --gate xor      learn a gate by hand and with the torch twin, from the same start
+python -m compare figures --out DIR     the article's pictures, and training in both frameworks
+
+The main job builds the article's ``Net`` in both frameworks, copies the
+weights from one to the other, prints both nets and their state_dict sizes as
+the article does, runs both on a few inputs side by side, and prints the
+comparison report. Exit status: 0 when the outputs agree within the derived
+tolerance, 1 when they do not, 2 for bad options or an unusable file.
 """
+
+import argparse
+import sys
 
 import numpy as np
 import torch
 
 import scratchnet
 import torchnet
-from scratchnet._checks import ACTIVATION_NAMES
-from scratchnet._cli import ArgumentParser, count_arg, sizes_arg
-from scratchnet.checkpoint import CheckpointError, load_mlp, load_state_dict_file
+from scratchnet.__main__ import LINEAR_XOR, figures_command
+from scratchnet.architecture import Architecture, Layer, parse_activations
+from scratchnet.checkpoint import CheckpointError, recorded_architecture
+from scratchnet.command_line import ArgumentParser, add_figure_arguments, add_gate_arguments, count_arg, sizes_arg
+from scratchnet.gates import GATES
 
-from .forward import compare_forward
+from .checkpoint import load_network, load_state_dict_file
+from .forward import compare_forward, describe
 from .weights import copy_weights, to_torch
 
 DIRECTIONS = ("torch-to-scratch", "scratch-to-torch")
+COMMANDS = ("train", "figures")
+
+
+def activations_arg(text):
+    """``--activation``: one name, or one per layer such as ``relu,relu,none``."""
+    try:
+        return parse_activations(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
 
 
 def build_parser():
     parser = ArgumentParser(
         prog="python -m compare",
-        description="Build the article's network (or an MLP) in torch and in NumPy, copy the weights, "
-        "and check that both compute the same outputs.",
+        description="Build the article's network (or an MLP, or your own checkpoint) in torch and in NumPy, copy the "
+        "weights, and check that both compute the same outputs.",
+        epilog="Commands: 'python -m compare train --help' (learn a gate in both frameworks), "
+        "'python -m compare figures --help' (the article's pictures).",
     )
     parser.add_argument(
         "--sizes", type=sizes_arg, help="layer widths of an MLP, e.g. 2,8,8,1 (default: the article's Net)"
     )
-    parser.add_argument("--activation", choices=ACTIVATION_NAMES, help="activation of an MLP (default: relu)")
     parser.add_argument(
-        "--checkpoint", metavar="FILE", help="compare your own MLP: a .safetensors file or a torch.save state dict"
+        "--activation",
+        type=activations_arg,
+        help="activation between layers (relu, sigmoid, tanh, heaviside, identity; default: relu), or one per "
+        "layer such as relu,relu,sigmoid (none: no activation)",
+    )
+    parser.add_argument(
+        "--checkpoint", metavar="FILE", help="compare your own network: a .safetensors file or a torch.save state dict"
     )
     parser.add_argument("--dtype", choices=("float32", "float64"), help="default: float32, or the checkpoint's")
     parser.add_argument("--batch", type=count_arg(0), default=4, help="number of random inputs (default: 4)")
@@ -47,14 +72,17 @@ def build_parser():
     return parser
 
 
-def _build(args):
-    """The torch and scratchnet networks the options ask for, each with its own random weights."""
-    torch.manual_seed(args.seed)
-    rng = np.random.default_rng(args.seed)
+def _architecture(args):
+    """The architecture ``--sizes`` and ``--activation`` ask for, or None for the article's Net."""
     if args.sizes is None and args.activation is None:
-        return torchnet.Net(), scratchnet.Net(rng=rng)
-    sizes, activation = args.sizes or scratchnet.Net.sizes, args.activation or "relu"
-    return torchnet.MLP(sizes, activation), scratchnet.MLP(sizes, activation, rng=rng)
+        return None
+    sizes = args.sizes or (2, 4, 4, 1)
+    if not isinstance(args.activation, list):
+        return Architecture.mlp(sizes, args.activation or "relu")
+    if len(args.activation) != len(sizes) - 1:
+        raise ValueError(f"{len(sizes) - 1} layers need {len(sizes) - 1} activations, got {len(args.activation)}")
+    pairs = zip(sizes[:-1], sizes[1:], args.activation)
+    return Architecture(tuple(Layer(n_in, n_out, True, act) for n_in, n_out, act in pairs), "sequential")
 
 
 def _print_net(title, net, size_of):
@@ -81,6 +109,11 @@ def _print_side_by_side(x, outputs, limit=8):
 
 
 def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if argv and argv[0] == "train":
+        return train_main(argv[1:])
+    if argv and argv[0] == "figures":
+        return figures_main(argv[1:])
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
@@ -95,14 +128,18 @@ def main(argv=None):
     if args.checkpoint:
         scratch_net, torch_net = _from_checkpoint(parser, args, device)
     else:
-        scratch_net, torch_net = _from_scratch(args, device)
+        try:
+            architecture = _architecture(args)
+        except ValueError as error:
+            parser.error(f"argument --activation: {error}")
+        scratch_net, torch_net = _from_scratch(args, architecture, device)
 
     _print_net(f"torch ({type(torch_net).__module__}.{type(torch_net).__name__})", torch_net, lambda t: t.size())
     _print_net(
         f"scratchnet ({type(scratch_net).__module__}.{type(scratch_net).__name__})", scratch_net, lambda a: a.shape
     )
-    dtype = scratch_net.layers[0].weight.dtype
-    x = np.random.default_rng(args.seed).standard_normal((args.batch, scratch_net.layers[0].in_features)).astype(dtype)
+    first = next(scratch_net.parameters())
+    x = np.random.default_rng(args.seed).standard_normal((args.batch, first.shape[1])).astype(first.dtype)
     report = compare_forward(scratch_net, torch_net, x)
     outputs = {k: report.values[k] for k in ("torch", "scratchnet")}
     outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
@@ -111,9 +148,14 @@ def main(argv=None):
     return 0 if report.passed else 1
 
 
-def _from_scratch(args, device):
-    """The article's Net (or an MLP) built in both frameworks, one's weights copied into the other."""
-    torch_net, scratch_net = _build(args)
+def _from_scratch(args, architecture, device):
+    """The article's Net (or the architecture asked for) in both frameworks, one's weights copied into the other."""
+    torch.manual_seed(args.seed)
+    rng = np.random.default_rng(args.seed)
+    if architecture is None:
+        torch_net, scratch_net = torchnet.Net(), scratchnet.Net(rng=rng)
+    else:
+        torch_net, scratch_net = torchnet.build(architecture), scratchnet.build(architecture, rng=rng)
     dtype = args.dtype or "float32"
     scratch_net.to(np.dtype(dtype))
     torch_net.to(device=device, dtype=getattr(torch, dtype))
@@ -135,20 +177,19 @@ def _from_scratch(args, device):
 
 
 def _from_checkpoint(parser, args, device):
-    """The user's MLP, read from the file into scratchnet, and its torch twin."""
+    """The user's network, read from the file into scratchnet, and its torch twin."""
     try:
         keys = list(load_state_dict_file(args.checkpoint))
-        scratch_net = load_mlp(args.checkpoint, args.activation or "relu")
+        scratch_net = load_network(args.checkpoint, args.activation)
+        recorded = recorded_architecture(args.checkpoint)
     except (CheckpointError, OSError) as error:
         parser.error(f"argument --checkpoint: {error}")
     if args.dtype:
         scratch_net.to(np.dtype(args.dtype))
     torch_net = to_torch(scratch_net, device=device)
-    sizes = " -> ".join(map(str, scratch_net.sizes))
-    print(
-        f"== checkpoint {args.checkpoint}: an MLP {sizes}, {scratch_net.layers[0].weight.dtype}, "
-        f"activation {scratch_net.activation_name} (the file does not record it: --activation says) =="
-    )
+    source = "as the file records them" if recorded else "as --activation says (the file does not record them)"
+    print(f"== checkpoint {args.checkpoint}: {describe(scratch_net)}, {next(scratch_net.parameters()).dtype} ==")
+    print(f"activations {source}")
     print("its keys, in order: " + ", ".join(keys))
     for name, array in scratch_net.state_dict().items():
         bad = int(np.count_nonzero(~np.isfinite(array)))
@@ -156,3 +197,65 @@ def _from_checkpoint(parser, args, device):
             print(f"note: {name} holds {bad} non-finite value{'s' if bad > 1 else ''} (NaN or inf): they propagate")
     print()
     return scratch_net, torch_net
+
+
+# -- python -m compare train --------------------------------------------------------------------
+
+
+def train_main(argv):
+    """Learn a gate by hand and with the torch twin, from the same start; exit 1 if the weights drift apart."""
+    from .gates import train_twins
+
+    parser = ArgumentParser(
+        prog="python -m compare train",
+        description="Train the article's network (or an MLP) on a logic gate by hand in NumPy and its torch twin "
+        "from the same start (Adam, binary cross-entropy), then show both truth tables and how far the weights "
+        "drifted apart against the rounding budget.",
+    )
+    add_gate_arguments(parser)
+    args = parser.parse_args(argv)
+    status = 0
+    for gate in list(GATES) if args.gate == "all" else [args.gate]:
+        mine, theirs, report = train_twins(
+            gate,
+            sizes=args.sizes,
+            activation=args.activation,
+            epochs=args.epochs,
+            lr=args.lr,
+            seed=args.seed,
+            dtype=np.dtype(args.dtype),
+        )
+        print(
+            f"training {gate.upper()} with {mine.network}, by hand and in torch from the same start, Adam lr "
+            f"{args.lr}, {args.epochs} epochs, seed {args.seed}, {args.dtype}"
+        )
+        for result, title in ((mine, "by hand (scratchnet)"), (theirs, "torch twin (autograd)")):
+            print(f"== {title}: final loss {result.losses[-1]:.6f} ==")
+            print(result.truth_table())
+        if args.activation == "identity" and gate == "xor" and mine.accuracy < 1:
+            print(LINEAR_XOR)
+        worst = report.worst
+        print(
+            f"weights apart by at most {max(s.max_abs_diff for s in report.steps):.3g} after {len(report.steps)} "
+            f"steps; largest drift {worst.ratio:.3g} of the rounding budget (step {worst.step}, {worst.worst_tensor})"
+        )
+        print(report.verdict)
+        print()
+        status = max(status, 0 if report.passed else 1)
+    return status
+
+
+# -- python -m compare figures ------------------------------------------------------------------
+
+
+def figures_main(argv):
+    from .figures import FIGURES
+
+    parser = ArgumentParser(
+        prog="python -m compare figures",
+        description="Draw the article's pictures from the project's own networks (the neuron, the network diagram, "
+        "the activations, linear against non-linear boundaries) and training by hand and in torch from the same "
+        "start. Needs matplotlib (pip install 'scratchnet[plot]').",
+    )
+    add_figure_arguments(parser, tuple(FIGURES))
+    return figures_command(parser.parse_args(argv), FIGURES, prog="python -m compare")

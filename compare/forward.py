@@ -7,7 +7,7 @@ from scratchnet import no_grad
 
 from .report import Report, compare_outputs
 from .tolerance import ACTIVATION_ERRORS, linear_chain, reference_with_bounds, unit_roundoff
-from .weights import is_scratch, is_torch, scratch_dtype, torch_dtype
+from .weights import architecture_of, is_scratch, is_torch, numpy_state, scratch_dtype, torch_dtype
 
 __all__ = ["check_pair", "compare_forward", "describe", "torch_unit_roundoff"]
 
@@ -30,20 +30,25 @@ def torch_unit_roundoff(torch_net, dtype):
 
 
 def describe(net):
-    """A one-line description: ``MLP 2 -> 4 -> 4 -> 1 (relu)``."""
-    chain = linear_chain(net)
-    sizes = [chain[0].weight.shape[1]] + [layer.weight.shape[0] for layer in chain]
-    activation = chain[0].activation if len(chain) > 1 else "no activation"
-    return f"{type(net).__name__} {' -> '.join(map(str, sizes))} ({activation})"
+    """A one-line description from the network's ``Architecture``: ``Net 2 -> 4 -> 4 -> 1: fc1 relu, fc2 relu, fc3``."""
+    return f"{type(net).__name__} {architecture_of(net)}"
 
 
 def check_pair(scratch_net, torch_net, caller):
-    """The common dtype of a (scratchnet, torch) pair, or a clear error; and the torch net's device."""
+    """The common dtype of a (scratchnet, torch) pair, or a clear error; and the torch net's device.
+
+    Both networks must state the same ``Architecture`` (each read by its own
+    framework's package): two networks that say they compute different things
+    are not twins, whatever their weights.
+    """
     if not is_scratch(scratch_net) or not is_torch(torch_net):
         raise TypeError(
             f"{caller}(scratch_net, torch_net, ...) takes a scratchnet and a torch network, "
             f"got {type(scratch_net).__name__} and {type(torch_net).__name__}"
         )
+    mine, theirs = architecture_of(scratch_net, f"{caller}()"), architecture_of(torch_net, f"{caller}()")
+    if mine != theirs:
+        raise ValueError(f"{caller}: the networks are not twins: scratchnet computes {mine}, torch computes {theirs}")
     mine, theirs = scratch_dtype(scratch_net), torch_dtype(torch_net)
     if mine != theirs:
         raise ValueError(
@@ -52,10 +57,23 @@ def check_pair(scratch_net, torch_net, caller):
     return mine, next(torch_net.parameters()).device
 
 
+def compare_weights(scratch_net, torch_net):
+    """The two networks' weights, tensor by tensor: twins hold the very same values (tolerance 0)."""
+    mine, theirs = numpy_state(scratch_net), numpy_state(torch_net)
+    names = list(mine)
+    return compare_outputs(
+        "weights: scratchnet vs torch",
+        np.concatenate([mine[name].ravel() for name in names]),
+        np.concatenate([theirs[name].ravel() for name in names]),
+        0.0,
+        "twins hold identical weights (copy_weights)",
+    )
+
+
 def tolerance_rule(chain, dtype):
     """One paragraph: how the bounds of ``compare.tolerance`` apply to this chain."""
     widths = ", ".join(str(layer.weight.shape[1]) for layer in chain)
-    activations = sorted({layer.activation for layer in chain})
+    activations = sorted({layer.activation_name for layer in chain})
     return (
         f"elementwise worst-case rounding bound per layer gamma(n+1)(|W|(|h|+e) + |b|) + |W|e, "
         f"gamma(k) = ku/(1-ku), u = eps/2 of {dtype}, n = {widths}; "
@@ -66,14 +84,17 @@ def tolerance_rule(chain, dtype):
 def compare_forward(scratch_net, torch_net, x):
     """Run both networks on ``x`` and judge their outputs with derived tolerances.
 
-    The two networks must hold the same dtype (float32 or float64). ``x`` is
-    converted to that dtype once, and the same values go to both. For float32
-    each output is also judged against a float64 reference computed from the
-    scratchnet weights; for float64 the two outputs are judged against each
-    other. See ``compare.tolerance`` for how each tolerance is derived.
+    The two networks must state the same architecture and hold the same
+    dtype (float32 or float64). ``x`` is converted to that dtype once, and the
+    same values go to both. Judged: the weights (identical), each output
+    against a float64 reference computed independently from torch's
+    description and weights (so a wrong output is blamed on the side that
+    computed it), and the two outputs against each other. See
+    ``compare.tolerance`` for how each tolerance is derived.
 
     Args:
-        scratch_net: a scratchnet ``Net``, ``MLP`` or ``Linear``.
+        scratch_net: a scratchnet network that states its architecture
+            (``Linear``, ``Net``, ``MLP``, ``Sequential``).
         torch_net: its torch twin (same weights), on any device.
         x: input of shape ``(*, in_features)``.
 
@@ -88,24 +109,23 @@ def compare_forward(scratch_net, torch_net, x):
     with torch.no_grad():
         torch_out = torch_net(torch.tensor(x, device=device)).cpu().numpy()
 
-    chain = linear_chain(scratch_net)
+    chain = linear_chain(torch_net)  # the judge reads torch's description and weights; check_pair saw them agree
     u_scratch, u_torch, u_ref = unit_roundoff(dtype), torch_unit_roundoff(torch_net, dtype), unit_roundoff(np.float64)
     reference, (b_scratch, b_torch, b_ref) = reference_with_bounds(chain, x, [u_scratch, u_torch, u_ref])
-    comparisons = []
-    if dtype != np.float64:
-        for name, out, bound, u in (
-            ("scratchnet", scratch_out, b_scratch, u_scratch),
-            ("torch", torch_out, b_torch, u_torch),
-        ):
-            comparisons.append(
-                compare_outputs(
-                    f"{name} vs float64 reference",
-                    out,
-                    reference,
-                    bound + b_ref,
-                    f"bound(u={u:.3g}) + reference bound(u={u_ref:.3g})",
-                )
+    comparisons = [compare_weights(scratch_net, torch_net)]
+    for name, out, bound, u in (
+        ("scratchnet", scratch_out, b_scratch, u_scratch),
+        ("torch", torch_out, b_torch, u_torch),
+    ):
+        comparisons.append(
+            compare_outputs(
+                f"{name} vs float64 reference",
+                out,
+                reference,
+                bound + b_ref,
+                f"bound(u={u:.3g}) + reference bound(u={u_ref:.3g})",
             )
+        )
     comparisons.append(
         compare_outputs(
             "scratchnet vs torch",

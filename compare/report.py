@@ -78,6 +78,11 @@ class Report:
     def passed(self):
         return all(c.passed for c in self.comparisons)
 
+    @property
+    def blamed(self):
+        """The implementations outside their bound against the independent reference (rows ``X vs ... reference``)."""
+        return [c.name.split(" vs ")[0] for c in self.comparisons if c.name.endswith("reference") and not c.passed]
+
     def __str__(self):
         head = self.title
         columns = f"  {'compared':<32} {'max |diff|':>11} {'max rel':>10} {'tolerance':>10} {'|diff|/tol':>10}  result"
@@ -97,4 +102,7 @@ class Report:
             if self.passed
             else "verdict: FAIL, " + ", ".join(c.name for c in self.comparisons if not c.passed) + " outside tolerance"
         )
-        return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict])
+        blame = []
+        if self.blamed:
+            blame = [f"blame: {', '.join(self.blamed)} (judged against the float64 reference computed independently)"]
+        return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict, *blame])

@@ -1,7 +1,7 @@
 r"""Tolerances derived from the computation, not guessed.
 
 A network here is a chain: ``h_0 = x``, ``z_l = W_l h_{l-1} + b_l``,
-``h_l = f_l(z_l)`` (``f`` the activation; identity after the last layer). In
+``h_l = f_l(z_l)`` (``f_l`` the activation after layer l; identity where there is none). In
 floating point with unit roundoff ``u`` (``eps / 2``: ``2**-24`` for float32,
 ``2**-53`` for float64), a sum of ``n`` products plus a bias, added in *any*
 order, with or without fused multiply-adds, satisfies (Higham, *Accuracy and
@@ -27,6 +27,11 @@ reference computed from the same (exactly widened) weights and input, whose
 own bound is added. The bound is a worst case: real errors are typically
 about ``sqrt(n)`` times smaller, but a wrong transpose, a missing bias or a
 different activation is off by far more than it.
+
+The reference is written here, independently: its activations are a few
+lines of float64 NumPy each (``reference_activation``), never
+``scratchnet.functional``, so a bug in the code being judged cannot pass
+into the judge. What the network computes comes from its ``Architecture``.
 """
 
 import math
@@ -34,37 +39,42 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-import torch.nn as nn
 
-import scratchnet
-from scratchnet import functional as F
-
-from .weights import is_scratch, is_torch
+from .weights import architecture_of
 
 __all__ = [
     "ACTIVATION_ERRORS",
     "ActivationError",
-    "Layer",
     "LayerTrace",
+    "LayerValues",
     "backward_bounds",
     "forward_trace",
     "gamma",
     "linear_chain",
     "loss_gradient_and_errors",
+    "reference_activation",
+    "reference_sigmoid",
     "reference_with_bounds",
     "unit_roundoff",
 ]
 
 
 @dataclass(frozen=True)
-class Layer:
-    """One step of a chain: ``h = activation(h @ weight.T + bias)``, in float64; ``name`` prefixes its parameters."""
+class LayerValues:
+    """One layer of a chain with its numbers: ``h = activation(h @ weight.T + bias)`` in float64.
+
+    ``name`` prefixes its parameters (``fc1``, ``0``, or ``""`` for a Linear
+    alone); ``activation`` is the ``Activation`` after it, or None.
+    """
 
     name: str
     weight: np.ndarray
     bias: np.ndarray
-    activation: str
-    heaviside_value: float = 0.5
+    activation: object
+
+    @property
+    def activation_name(self):
+        return "identity" if self.activation is None else self.activation.name
 
     def parameter_name(self, which):
         return f"{self.name}.{which}" if self.name else which
@@ -111,30 +121,43 @@ def _as_float64(values):
 
 
 def linear_chain(net):
-    """Describe ``net`` as a list of ``Layer`` (float64 copies of its weights).
+    """``net`` as a list of ``LayerValues``: its ``Architecture``, with float64 copies of its weights.
 
-    Knows ``Net``, ``MLP`` and ``Linear`` of both frameworks; every Net and MLP
-    exposes ``layers`` and ``activation_name``, and names its layers ``fc1 ... fcN``.
+    Works for any scratchnet or torch network that states its architecture
+    (``Linear``, ``Net``, ``MLP``, ``Sequential`` and their torch twins).
     """
-    if isinstance(net, (scratchnet.Linear, nn.Linear)):
-        named, activation, value = [("", net)], "identity", 0.5
-    elif (is_scratch(net) or is_torch(net)) and hasattr(net, "layers") and hasattr(net, "activation_name"):
-        named = [(f"fc{number}", layer) for number, layer in enumerate(net.layers, start=1)]
-        activation = net.activation_name
-        value = getattr(getattr(net, "activation", None), "value", 0.5)
-    else:
-        raise TypeError(f"cannot derive a tolerance for {type(net).__name__}: expected a Net, an MLP or a Linear layer")
-    activations = [activation] * (len(named) - 1) + ["identity"]
-    return [
-        Layer(name, _as_float64(layer.weight), _as_float64(layer.bias), act, value)
-        for (name, layer), act in zip(named, activations)
-    ]
+    architecture = architecture_of(net, "deriving a tolerance")
+    chain = []
+    for name, spec in zip(architecture.layer_names, architecture.layers):
+        layer = net.get_submodule(name)
+        chain.append(LayerValues(name, _as_float64(layer.weight), _as_float64(layer.bias), spec.activation))
+    return chain
 
 
-def _activate(name, z, heaviside_value):
+def reference_sigmoid(z):
+    """``1 / (1 + exp(-z))`` in float64, in the branch that cannot overflow for each sign of ``z``."""
+    z = np.asarray(z, dtype=np.float64)
+    with np.errstate(over="ignore", invalid="ignore"):
+        return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))
+
+
+def reference_activation(activation, z):
+    """The activation (an ``Activation`` or None) of float64 ``z``, the plainest way, written apart from scratchnet.
+
+    torch's conventions: ReLU keeps NaN; Heaviside is ``value`` at 0 and 0 at NaN.
+    """
+    name = "identity" if activation is None else activation.name
+    if name == "identity":
+        return z
+    if name == "relu":
+        return np.where((z > 0) | np.isnan(z), z, 0.0)
+    if name == "sigmoid":
+        return reference_sigmoid(z)
+    if name == "tanh":
+        return np.tanh(z)
     if name == "heaviside":
-        return F.heaviside(z, heaviside_value)
-    return getattr(F, name)(z)
+        return np.where(z > 0, 1.0, np.where(z == 0, activation.kwargs["value"], 0.0))
+    raise ValueError(f"no reference for activation {name!r}")
 
 
 @dataclass
@@ -153,7 +176,7 @@ def forward_trace(chain, x, unit_roundoffs):
     """Run ``chain`` on ``x`` in float64, bounding each implementation's error layer by layer.
 
     Args:
-        chain: list of ``Layer``.
+        chain: list of ``LayerValues``.
         x: input of shape ``(*, in_features)``; widened to float64 exactly (both
             implementations receive the same array, so its error is 0).
         unit_roundoffs: one ``u`` per implementation to bound.
@@ -170,13 +193,14 @@ def forward_trace(chain, x, unit_roundoffs):
             abs_b = 0 if layer.bias is None else np.abs(layer.bias)
             z = h @ layer.weight.T + (0 if layer.bias is None else layer.bias)
             n_roundings = layer.weight.shape[1] + (layer.bias is not None)
-            out = _activate(layer.activation, z, layer.heaviside_value)
-            rule = ACTIVATION_ERRORS[layer.activation]
+            out = reference_activation(layer.activation, z)
+            rule = ACTIVATION_ERRORS[layer.activation_name]
             z_errors, out_errors = [], []
             for u, e in zip(unit_roundoffs, errors):
                 e_z = e @ abs_w.T + gamma(n_roundings, u) * ((np.abs(h) + e) @ abs_w.T + abs_b)
-                if layer.activation == "heaviside":
-                    jump = max(1.0, abs(layer.heaviside_value), abs(1.0 - layer.heaviside_value))
+                if layer.activation_name == "heaviside":
+                    value = layer.activation.kwargs["value"]
+                    jump = max(1.0, abs(value), abs(1.0 - value))
                     e_h = np.where(np.abs(z) <= e_z, jump, 0.0)
                 else:
                     e_h = rule.lipschitz * e_z
@@ -229,9 +253,9 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
         db = sum g:   |db err| <= sum e_g + gamma(B) sum |g|
         dh = g W:     |dh err| <= e_g |W| + gamma(out) (|g| + e_g) |W|
 
-    and through the activation before it, ``g' = dh * f'(z)``::
+    and, first, through the layer's own activation (if any), ``g = dL/dh * f'(z)``::
 
-        |g' err| <= |f'| e_dh + (|dh| + e_dh) e_f' + 3u |dh f'|
+        |g err| <= |f'| e_dh + (|dh| + e_dh) e_f' + 3u |dh f'|
 
     where ``e_f'`` bounds the error of the computed derivative (see
     ``_derivative_and_error``: a ReLU's slope may flip where ``|z|`` is within
@@ -254,6 +278,8 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
     with np.errstate(all="ignore"):
         for position in range(len(chain) - 1, -1, -1):
             layer, step = chain[position], trace[position]
+            if layer.activation is not None:  # through this layer's activation: dL/dz = dL/dh * f'(z)
+                g, g_errors = _through_activation(layer.activation_name, step, g, g_errors, unit_roundoffs)
             n_out, n_in = layer.weight.shape
             g_rows, h_rows = g.reshape(-1, n_out), step.h_in.reshape(-1, n_in)
             batch = g_rows.shape[0]
@@ -261,7 +287,6 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
             gradients[layer.parameter_name("weight")] = g_rows.T @ h_rows
             if layer.bias is not None:
                 gradients[layer.parameter_name("bias")] = g_rows.sum(axis=0)
-            g_h = g @ layer.weight
             new_errors = []
             for index, u in enumerate(unit_roundoffs):
                 e_g = g_errors[index].reshape(-1, n_out)
@@ -275,24 +300,26 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
                     bounds[index][layer.parameter_name("bias")] = e_g.sum(axis=0) + gamma(batch, u) * np.abs(
                         g_rows
                     ).sum(axis=0)
-                e_gh = g_errors[index] @ abs_w + gamma(n_out, u) * (np.abs(g) + g_errors[index]) @ abs_w
-                if position > 0:
-                    previous = chain[position - 1]
-                    derivative, e_derivative = _derivative_and_error(previous.activation, trace[position - 1], index, u)
-                    e_gh = (
-                        np.abs(derivative) * e_gh
-                        + (np.abs(g_h) + e_gh) * e_derivative
-                        + 3 * u * np.abs(g_h * derivative)
-                    )
-                new_errors.append(e_gh)
-            if position > 0:
-                derivative, _ = _derivative_and_error(chain[position - 1].activation, trace[position - 1], 0, 0.0)
-                g_h = g_h * derivative
-            g, g_errors = g_h, new_errors
+                new_errors.append(g_errors[index] @ abs_w + gamma(n_out, u) * (np.abs(g) + g_errors[index]) @ abs_w)
+            g, g_errors = g @ layer.weight, new_errors
     gradients["input"] = g
     for index in range(len(unit_roundoffs)):
         bounds[index]["input"] = g_errors[index]
     return gradients, bounds
+
+
+def _through_activation(activation_name, step, g, g_errors, unit_roundoffs):
+    """``g * f'(z)`` and, per ``u``, ``|f'| e_g + (|g| + e_g) e_f' + 3u |g f'|`` (``e_f'``: the derivative's error)."""
+    errors = []
+    for index, u in enumerate(unit_roundoffs):
+        derivative, e_derivative = _derivative_and_error(activation_name, step, index, u)
+        errors.append(
+            np.abs(derivative) * g_errors[index]
+            + (np.abs(g) + g_errors[index]) * e_derivative
+            + 3 * u * np.abs(g * derivative)
+        )
+    derivative, _ = _derivative_and_error(activation_name, step, 0, 0.0)
+    return g * derivative, errors
 
 
 def _dtype_of(u):
@@ -318,7 +345,7 @@ def loss_gradient_and_errors(loss, y, y_errors, target, reduction, unit_roundoff
         errors = [scale * (e + u * np.abs(diff)) + 2 * u * np.abs(gradient) for u, e in zip(unit_roundoffs, y_errors)]
     elif loss == "bce":
         scale = 1.0 if reduction == "sum" else 1.0 / max(y.size, 1)
-        probability = F.sigmoid(y)
+        probability = reference_sigmoid(y)
         gradient = scale * (probability - t)
         errors = [
             scale * (e / 4 + 5 * u * probability + np.finfo(_dtype_of(u)).tiny + u * np.abs(probability - t))

@@ -100,13 +100,16 @@ class TrainingReport:
         lines.append(
             f"largest drift relative to its budget: step {worst.step}, {worst.worst_tensor} ({worst.ratio:.3g} of it)"
         )
-        failed = [s.step for s in self.steps if not s.passed]
-        lines.append(
-            "verdict: PASS, the weights stayed within the rounding budget at every step"
-            if not failed
-            else f"verdict: FAIL, the weights left the budget at step {failed[0]} ({len(failed)} steps in all)"
-        )
+        lines.append(self.verdict)
         return "\n".join(lines)
+
+    @property
+    def verdict(self):
+        """One line: PASS, or FAIL with the first step where the weights left the budget."""
+        failed = [s.step for s in self.steps if not s.passed]
+        if not failed:
+            return "verdict: PASS, the weights stayed within the rounding budget at every step"
+        return f"verdict: FAIL, the weights left the budget at step {failed[0]} ({len(failed)} steps in all)"
 
 
 class _OptimizerErrors:

@@ -9,7 +9,16 @@ import torch.nn as nn
 import scratchnet
 import torchnet
 
-__all__ = ["copy_weights", "twin", "to_torch", "to_scratch", "numpy_state", "is_scratch", "is_torch"]
+__all__ = [
+    "architecture_of",
+    "copy_weights",
+    "is_scratch",
+    "is_torch",
+    "numpy_state",
+    "to_scratch",
+    "to_torch",
+    "twin",
+]
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64}
 _TORCH_DTYPES = {np.dtype(np.float32): torch.float32, np.dtype(np.float64): torch.float64}
@@ -106,52 +115,46 @@ def torch_dtype(net):
     return np.dtype(_NUMPY_DTYPES[dtypes.pop()])
 
 
-def _has_bias(layers):
-    return layers[0].bias is not None
+def architecture_of(net, purpose="compare"):
+    """The ``Architecture`` of a scratchnet or torch network, read by each framework's own package."""
+    _check_net(net, "net")
+    if is_scratch(net):
+        return scratchnet.architecture.architecture_of(net, purpose)
+    return torchnet.architecture_of(net, purpose)
 
 
 def to_torch(net, device=None):
-    """Return the torchnet (or ``nn.Linear``) twin of a scratchnet network, with the same weights.
+    """Return the torch twin of a scratchnet network, with the same weights.
 
-    Supports ``scratchnet.Net``, ``scratchnet.MLP`` and ``scratchnet.Linear``.
-    The twin has the same dtype and is placed on ``device`` (default CPU).
-    Torch's random generator is not touched: the twin is built on the meta
-    device and filled from ``net``.
+    ``scratchnet.Net`` gives ``torchnet.Net``; any other network is rebuilt
+    from its ``Architecture`` (``torchnet.build``: ``nn.Linear``,
+    ``nn.Sequential`` or ``torchnet.MLP``). The twin has the same dtype and is
+    placed on ``device`` (default CPU). Torch's random generator is not
+    touched: the twin is built on the meta device and filled from ``net``.
     """
-    if not isinstance(net, (scratchnet.Net, scratchnet.MLP, scratchnet.Linear)):
-        raise TypeError(f"no torch twin known for {type(net).__name__}: build one and use copy_weights")
+    if not is_scratch(net):
+        raise TypeError(f"to_torch() takes a scratchnet network, got {type(net).__name__}")
+    architecture = architecture_of(net, "to_torch()")
     dtype = _TORCH_DTYPES[scratch_dtype(net)]
     with torch.device("meta"):
-        if isinstance(net, scratchnet.Net):
-            twin_net = torchnet.Net()
-        elif isinstance(net, scratchnet.MLP):
-            twin_net = torchnet.MLP(net.sizes, net.activation_name, bias=_has_bias(net.layers))
-            _copy_heaviside_value(net, twin_net)
-        else:
-            twin_net = nn.Linear(net.in_features, net.out_features, bias=net.bias is not None)
+        twin_net = torchnet.Net() if type(net) is scratchnet.Net else torchnet.build(architecture)
     twin_net = twin_net.to_empty(device=device or "cpu").to(dtype)
     return copy_weights(net, twin_net)
 
 
 def to_scratch(net):
-    """Return the scratchnet twin of a torchnet network (or ``nn.Linear``), with the same weights and dtype."""
-    if not isinstance(net, (torchnet.Net, torchnet.MLP, nn.Linear)):
-        raise TypeError(f"no scratchnet twin known for {type(net).__name__}: build one and use copy_weights")
+    """Return the scratchnet twin of a torch network, with the same weights and dtype.
+
+    ``torchnet.Net`` gives ``scratchnet.Net``; ``nn.Linear``, ``nn.Sequential``
+    chains and ``torchnet.MLP`` are rebuilt from their ``Architecture``
+    (``scratchnet.build``).
+    """
+    if not is_torch(net):
+        raise TypeError(f"to_scratch() takes a torch network, got {type(net).__name__}")
+    architecture = architecture_of(net, "to_scratch()")
     dtype = torch_dtype(net)
-    if isinstance(net, torchnet.Net):
-        twin_net = scratchnet.Net(dtype=dtype)
-    elif isinstance(net, torchnet.MLP):
-        twin_net = scratchnet.MLP(net.sizes, net.activation_name, bias=_has_bias(net.layers), dtype=dtype)
-        _copy_heaviside_value(net, twin_net)
-    else:
-        twin_net = scratchnet.Linear(net.in_features, net.out_features, bias=net.bias is not None, dtype=dtype)
+    twin_net = scratchnet.Net(dtype=dtype) if type(net) is torchnet.Net else scratchnet.build(architecture, dtype=dtype)
     return copy_weights(net, twin_net)
-
-
-def _copy_heaviside_value(src, dst):
-    """The step's value at 0 is a setting, not a weight: carry it over by hand."""
-    if src.activation_name == "heaviside":
-        dst.activation.value = src.activation.value
 
 
 def twin(net, device=None):

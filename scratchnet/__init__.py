@@ -1,45 +1,55 @@
 """scratchnet: PyTorch's ``nn.Linear`` networks written by hand in NumPy.
 
-Read it in this order: ``functional`` (each operation and, beside it, its
-derivative), ``module`` (how parameters are registered and named, and
-``backward``), ``autograd`` (the tape that backward walks), ``linear``
-(``y = x @ W.T + b``), ``nets`` (the article's ``Net`` and ``MLP``),
-``loss`` and ``optim`` (training). Only NumPy is needed.
+Read it in this order: ``architecture`` (what a network is: its layers and
+the activation after each, written down once), ``functional`` (each operation
+and, beside it, its derivative), ``module`` (how parameters are registered and
+named), ``autograd`` (the gradient story in one place: the tape a forward pass
+records and how ``backward`` walks it), ``linear`` (``y = x @ W.T + b``),
+``nets`` (the article's ``Net``, ``MLP``, ``Sequential``), ``loss`` and
+``optim`` (training). Only NumPy is needed.
 """
 
-from . import checkpoint, functional, optim
-from ._checks import ACTIVATION_NAMES
+from . import architecture, checkpoint, functional, optim
 from .activation import Heaviside, Identity, ReLU, Sigmoid, Tanh
+from .architecture import ACTIVATION_NAMES, Activation, Architecture, Layer
 from .autograd import BackwardError, is_grad_enabled, no_grad
 from .gradcheck import gradcheck
 from .inference import infer
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
-from .nets import MLP, Net
+from .nets import MLP, Net, Sequential, build
+
+__version__ = "0.2.0"
 
 __all__ = [
     "ACTIVATION_NAMES",
+    "Activation",
+    "Architecture",
     "BCEWithLogitsLoss",
     "BackwardError",
-    "MSELoss",
-    "is_grad_enabled",
-    "no_grad",
-    "optim",
     "Heaviside",
     "Identity",
     "IncompatibleKeys",
+    "Layer",
     "Linear",
     "MLP",
+    "MSELoss",
     "Module",
     "Net",
     "Parameter",
     "ReLU",
+    "Sequential",
     "Sigmoid",
     "StateDictError",
     "Tanh",
+    "architecture",
+    "build",
     "checkpoint",
     "functional",
     "gradcheck",
     "infer",
+    "is_grad_enabled",
+    "no_grad",
+    "optim",
 ]

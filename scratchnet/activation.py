@@ -1,10 +1,15 @@
-"""Activation layers: the functions of ``scratchnet.functional`` as modules, like ``torch.nn.ReLU``."""
+"""Activation layers: the functions of ``scratchnet.functional`` as modules, like ``torch.nn.ReLU``.
+
+``make_activation`` builds the module an ``Activation`` names, and
+``activation_of`` reads one back, so a network's modules and its
+``Architecture`` always say the same thing.
+"""
 
 from . import functional as F
-from ._checks import check_activation
+from .architecture import Activation, activation_of_module, make_module
 from .module import Module
 
-__all__ = ["ReLU", "Sigmoid", "Tanh", "Heaviside", "Identity", "make_activation"]
+__all__ = ["ReLU", "Sigmoid", "Tanh", "Heaviside", "Identity", "activation_of", "make_activation"]
 
 
 class ReLU(Module):
@@ -37,7 +42,7 @@ class Heaviside(Module):
 
     def __init__(self, value=0.5):
         super().__init__()
-        self.value = float(value)
+        self.value = Activation("heaviside", value=value).kwargs["value"]
 
     def forward(self, x):
         return F.heaviside(x, self.value)
@@ -53,9 +58,15 @@ class Identity(Module):
         return F.identity(x)
 
 
-_BY_NAME = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "heaviside": Heaviside, "identity": Identity}
+#: Each activation name's module class.
+MODULES = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "heaviside": Heaviside, "identity": Identity}
 
 
-def make_activation(name):
-    """Return a new activation module from its name (see ``ACTIVATION_NAMES``)."""
-    return _BY_NAME[check_activation(name)]()
+def make_activation(activation):
+    """A new module computing ``activation`` (an ``Activation`` or a name such as ``"relu"``)."""
+    return make_module(activation, MODULES)
+
+
+def activation_of(module):
+    """The ``Activation`` an activation module computes, or ``TypeError`` naming a module that is not one."""
+    return activation_of_module(module, MODULES)

@@ -19,13 +19,50 @@ not recorded (say ``y * 2`` written with NumPy) breaks the chain, and
 
 Inference: inside ``with no_grad():`` nothing is recorded and no
 intermediate array is kept alive for a backward pass.
+
+The whole story of one training step, in order (each step's code is named):
+
+1. ``y = net(x)``: ``Module.__call__`` (in ``module``) opens a ``Tape`` and
+   runs ``forward``; each operation of ``functional`` computes its output and
+   calls ``record(output, input, backward)``. The tape holds the chain
+   ``x -> z1 -> h1 -> ... -> y``, one entry per operation. The loss,
+   ``criterion(y, target)``, is a module too and records its own tape.
+2. ``net.backward(criterion.backward())``: the loss gives ``dL/dy``;
+   ``Module.backward`` checks it and checks that the tape links ``y`` back to
+   ``x`` (``check_chain``); then ``run_backward`` calls ``Tape.backward``: from
+   the last entry to the first, it hands each entry the gradient of its output, and
+   the entry's ``backward`` (written beside its forward in ``functional``,
+   e.g. ``linear_backward``: ``dx = g @ W``, ``dW = g^T x``, ``db = sum g``)
+   returns the gradient of its input and adds ``dW``, ``db`` to the
+   parameters' ``.grad``.
+3. ``optimizer.step()`` reads each ``.grad``; ``zero_grad()`` clears them.
+
+The recording state (the open tape, ``no_grad``) is per thread and per
+asyncio task (``contextvars``): two threads training their own networks never
+write on each other's tape, and ``no_grad`` in one thread leaves the others
+recording.
 """
 
 from contextlib import contextmanager
+from contextvars import ContextVar
 
-__all__ = ["BackwardError", "Tape", "check_chain", "is_grad_enabled", "is_recording", "no_grad", "record"]
+import numpy as np
 
-_state = {"tape": None, "grad_enabled": True}
+__all__ = [
+    "BackwardError",
+    "Tape",
+    "check_chain",
+    "is_grad_enabled",
+    "is_recording",
+    "no_grad",
+    "record",
+    "run_backward",
+]
+
+#: The tape the current thread's forward pass writes on, or None.
+_tape = ContextVar("scratchnet_tape", default=None)
+#: False inside the current thread's ``no_grad()``.
+_grad_enabled = ContextVar("scratchnet_grad_enabled", default=True)
 
 
 class BackwardError(RuntimeError):
@@ -39,13 +76,13 @@ class Tape:
         self.entries = []
 
     def __enter__(self):
-        if _state["tape"] is not None:
+        if _tape.get() is not None:
             raise BackwardError("a tape is already recording")
-        _state["tape"] = self
+        _tape.set(self)
         return self
 
     def __exit__(self, *exc_info):
-        _state["tape"] = None
+        _tape.set(None)  # tapes do not nest (see __enter__): there was none before
 
     def backward(self, output, grad_output):
         """Send ``grad_output`` (the gradient of ``output``) back through every entry.
@@ -81,32 +118,44 @@ def check_chain(tape, input, output, owner):
         )
 
 
+def run_backward(tape, input, output, grad_output):
+    """Step 2 of the story above: ``dL/dinput`` from ``dL/doutput``, through every entry of ``tape``.
+
+    The caller has checked the chain (``check_chain``). Returns zeros when
+    ``output`` does not depend on ``input``.
+    """
+    grads = tape.backward(output, grad_output)
+    grad_input = grads.get(id(input))
+    if grad_input is None:  # the output does not depend on the input
+        grad_input = np.zeros(np.shape(input), np.asarray(grad_output).dtype)
+    return grad_input
+
+
 def record(output, input, backward):
     """Note that ``output`` was computed from ``input``; ``backward(grad_output)`` returns ``grad_input``.
 
     Does nothing unless a forward pass is recording (outside ``no_grad``).
     """
-    tape = _state["tape"]
+    tape = _tape.get()
     if tape is not None:
         tape.entries.append((output, input, backward))
 
 
 def is_grad_enabled():
     """False inside ``with no_grad():``."""
-    return _state["grad_enabled"]
+    return _grad_enabled.get()
 
 
 def is_recording():
     """True while a module's forward pass is writing a tape."""
-    return _state["tape"] is not None
+    return _tape.get() is not None
 
 
 @contextmanager
 def no_grad():
     """Run forward passes without recording them, like ``torch.no_grad()``: faster, and nothing kept for backward."""
-    previous = _state["grad_enabled"]
-    _state["grad_enabled"] = False
+    token = _grad_enabled.set(False)
     try:
         yield
     finally:
-        _state["grad_enabled"] = previous
+        _grad_enabled.reset(token)

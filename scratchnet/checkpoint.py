@@ -1,82 +1,98 @@
-"""Checkpoints in and out: safetensors and PyTorch files, read safely, into a scratchnet MLP.
+"""Checkpoint files in and out, with NumPy and the ``safetensors`` package alone.
 
-- ``load_state_dict_file(path)``: a checkpoint's tensors as NumPy arrays.
-  ``.safetensors`` needs only NumPy and the ``safetensors`` package. PyTorch
-  files (``torch.save``: ``.pt``, ``.pth``) are read with
-  ``torch.load(weights_only=True)`` and nothing else: a file that would need
-  code to load (a pickled object, a module) is refused, and none of its code
-  runs.
-- ``infer_architecture(state_dict)``: the MLP that a chain of Linear layers
-  describes, from our ``fc1 ... fcN`` names or ``nn.Sequential``'s ``0.weight,
-  2.weight, ...`` (with any prefix such as ``model.`` or ``module.``).
-  Anything else is refused, naming the offending keys.
-- ``load_mlp(path, activation)``: both, into a ``scratchnet.MLP``.
-- ``save_safetensors(net, path)``: a file that ``safetensors.torch.load_file``
-  and ``torchnet``'s ``load_state_dict`` read as it is.
+- ``save_safetensors(net, path)``: the weights under torch's names, and the
+  network's ``Architecture`` in the file's metadata, so the file says what it
+  holds. ``safetensors.torch.load_file`` and torch networks read it as it is.
+- ``load_network(path, activation=None)``: a scratchnet network computing what
+  the file holds. A file that records its architecture is rebuilt from it; for
+  any other file the tensors tell the layers and their sizes, and
+  ``activation`` must say what the tensors cannot.
+- ``load_state_dict_file(path)``, ``recorded_architecture(path)``: the tensors,
+  and the architecture the file records (or None).
+- ``file_layers(state_dict)``: what a state dict's names and shapes say, and
+  what they leave open; ``architecture_for(layers, activation)`` closes it.
 
-Every problem with a file's content or a state dict's structure raises
+PyTorch's own files (``torch.save``) need torch to read: ``compare.load_network``
+reads both kinds. Which format a file is in is decided from its layout, never
+from its name (``detect_format``). Every problem with a file's content raises
 ``CheckpointError`` (a ``ValueError``); a path that cannot be read raises the
-usual ``OSError``. Which format a file is in is decided from its first bytes,
-not from its name.
+usual ``OSError``.
 """
 
 import json
+import os
 import re
-import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_activation
-from .nets import MLP
+from .architecture import Activation, Architecture, Layer, architecture_of
+from .files import atomic_path
+from .nets import build
 
 __all__ = [
-    "Architecture",
     "CheckpointError",
-    "infer_architecture",
+    "FileLayers",
+    "architecture_for",
+    "detect_format",
+    "file_layers",
     "load_mlp",
+    "load_network",
     "load_state_dict_file",
-    "mlp_from_state_dict",
+    "network_from_state_dict",
+    "recorded_architecture",
     "save_safetensors",
 ]
+
+#: The metadata key under which a file records its architecture (``Architecture.to_dict()`` as JSON).
+METADATA_KEY = "scratchnet.architecture"
 
 
 class CheckpointError(ValueError):
     """A file that is not a usable checkpoint, or a state dict that is not a chain of Linear layers."""
 
 
-# -- reading files -------------------------------------------------------------------------
+# -- which format ---------------------------------------------------------------------------
 
 
-def load_state_dict_file(path):
-    """Read a checkpoint file into an ordered ``{name: numpy array}``.
+def detect_format(path):
+    """``"safetensors"``, ``"torch"`` (``torch.save``'s zip or legacy pickle) or None, from the file's layout.
 
-    Formats, told apart by their first bytes: safetensors; PyTorch's zip
-    format and its older pickle format (both read with
-    ``torch.load(weights_only=True)``, which needs torch). A PyTorch file may
-    hold the state dict itself, or a dict with it under ``"state_dict"``,
-    ``"model_state_dict"`` or ``"model"``.
-
-    Raises:
-        CheckpointError: not a checkpoint, truncated or corrupted, refused
-            (it needs code to load), or holding something other than tensors.
-        OSError: the path cannot be read.
+    safetensors: an 8-byte little-endian header length ``n``, then a header
+    that starts with ``{``, all within the file. torch: a zip archive
+    (``PK\\x03\\x04``) or a pickle (``\\x80`` and a protocol number 2 to 5).
     """
     with open(path, "rb") as file:
         head = file.read(9)
-    if head[:4] == b"PK\x03\x04" or head[:1] == b"\x80":
-        return _load_torch(path)
-    if len(head) == 9 and head[8:9] == b"{":
-        return _load_safetensors(path)
-    raise CheckpointError(
-        f"{path}: not a checkpoint (expected a .safetensors file or one written by torch.save); "
-        f"it starts with {head[:8]!r}"
-    )
+        size = os.fstat(file.fileno()).st_size
+    if len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size:
+        return "safetensors"
+    if head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
+        return "torch"
+    return None
 
 
-def _load_safetensors(path):
+# -- reading files --------------------------------------------------------------------------
+
+
+def load_state_dict_file(path):
+    """Read a ``.safetensors`` file into an ordered ``{name: numpy array}``.
+
+    Raises:
+        CheckpointError: not a safetensors file, truncated or corrupted; a
+            PyTorch file (reading it needs torch: ``compare.load_state_dict_file``).
+        OSError: the path cannot be read.
+    """
+    kind = detect_format(path)
+    if kind == "torch":
+        raise CheckpointError(
+            f"{path}: a PyTorch file (torch.save); reading it needs torch: use compare.load_network "
+            "or python -m compare --checkpoint (pip install torch), or save it as safetensors"
+        )
+    if kind is None:
+        raise CheckpointError(f"{path}: not a checkpoint (expected a .safetensors file or one written by torch.save)")
     try:
         from safetensors.numpy import load_file
     except ImportError:
@@ -84,119 +100,96 @@ def _load_safetensors(path):
             f"{path}: reading safetensors needs the safetensors package (pip install safetensors)"
         ) from None
     try:
-        tensors = load_file(str(path))
+        tensors = load_file(os.fspath(path))
     except Exception as error:  # the Rust parser's SafetensorError, or NumPy refusing a dtype
         raise CheckpointError(
-            f"{path}: not a valid safetensors file ({type(error).__name__}: {_first_line(error)})"
+            f"{path}: not a valid safetensors file ({type(error).__name__}: {first_line(error)})"
         ) from None
-    return OrderedDict((name, tensors[name]) for name in sorted(tensors, key=_natural_order))
+    return OrderedDict((name, tensors[name]) for name in sorted(tensors, key=natural_order))
 
 
-def _load_torch(path):
-    try:
-        import torch  # only PyTorch files need it
-    except ImportError:
-        raise CheckpointError(f"{path}: a PyTorch file; reading it needs torch (or save it as safetensors)") from None
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the outcome below says what matters
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # a parser of untrusted bytes can fail in many ways; all of them mean "no"
-        refused = re.search(r"Unsupported global: GLOBAL ([\w.]+)", str(error))
-        if refused or type(error).__name__ == "UnpicklingError" and "Weights only load failed" in str(error):
-            what = f" (it asks for {refused.group(1)})" if refused else ""
-            raise CheckpointError(
-                f"{path}: refused: this file needs code to load{what}; only tensors are read from PyTorch files "
-                "(torch.load(weights_only=True)), so nothing in it was run"
-            ) from None
-        raise CheckpointError(
-            f"{path}: not a readable PyTorch file ({type(error).__name__}: {_first_line(error)})"
-        ) from None
-    state = _find_state_dict(loaded)
-    if state is None:
-        found = type(loaded).__name__ + (
-            f" with keys {sorted(map(str, loaded))[:8]}" if isinstance(loaded, dict) else ""
-        )
-        raise CheckpointError(f"{path}: holds a {found}, not a state dict of tensors")
-    arrays = OrderedDict()
-    for name, tensor in state.items():
-        if tensor.dtype in (torch.float16, torch.bfloat16):
-            tensor = tensor.float()  # NumPy has no bfloat16; float16 weights run as float32 here
+def recorded_architecture(path):
+    """The ``Architecture`` a safetensors file records in its metadata, or None if it records none."""
+    if detect_format(path) != "safetensors":
+        return None
+    with open(path, "rb") as file:
+        length = int.from_bytes(file.read(8), "little")
         try:
-            arrays[name] = tensor.detach().cpu().numpy()
-        except (TypeError, RuntimeError) as error:
-            raise CheckpointError(
-                f"{path}: tensor {name!r} cannot be read as an array ({_first_line(error)})"
-            ) from None
-    return arrays
+            header = json.loads(file.read(length))
+        except (ValueError, UnicodeDecodeError) as error:
+            raise CheckpointError(f"{path}: not a valid safetensors header ({first_line(error)})") from None
+    metadata = header.get("__metadata__") if isinstance(header, dict) else None
+    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
+        return None
+    try:
+        return Architecture.from_dict(json.loads(metadata[METADATA_KEY]))
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(f"{path}: its recorded architecture cannot be read ({first_line(error)})") from None
 
 
-def _find_state_dict(loaded):
-    """The mapping of names to tensors inside what ``torch.load`` returned, or None."""
-    import torch
-
-    def is_state(value):
-        return isinstance(value, dict) and all(isinstance(k, str) and torch.is_tensor(v) for k, v in value.items())
-
-    if is_state(loaded):
-        return loaded
-    if isinstance(loaded, dict):
-        for key in ("state_dict", "model_state_dict", "model"):
-            if is_state(loaded.get(key)):
-                return loaded[key]
-    return None
-
-
-def _first_line(error):
+def first_line(error):
+    """The first line of an exception's message (at most 200 characters), for one-line reports."""
     text = str(error).strip().splitlines()
     return text[0][:200] if text else type(error).__name__
 
 
-def _natural_order(name):
+def natural_order(name):
     """``fc2`` before ``fc10``, ``2.weight`` before ``10.weight``."""
     return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
 
 
-# -- the architecture a state dict describes ---------------------------------------------------
+# -- what a state dict says -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
-class Architecture:
-    """An MLP read off a state dict: its widths, whether it has biases, and each layer's keys in the file."""
+class FileLayers:
+    """The Linear layers a state dict's names and shapes show, and what they leave open.
 
-    sizes: tuple
-    bias: bool
+    ``layers`` hold each layer's keys in the file and its sizes. For
+    ``nn.Sequential`` names, ``modules_between[i]`` is how many modules
+    without weights sit between layer ``i`` and ``i + 1`` (the gap in their
+    indices): 0 means no activation can be there. With ``fcN`` names nothing
+    shows whether an activation is there (``modules_between`` is None), and no
+    file shows what follows the last layer.
+    """
+
+    naming: str
+    prefix: str
     keys: tuple  # per layer: (weight key, bias key or None)
+    shapes: tuple  # per layer: (in_features, out_features)
+    modules_between: tuple
     dtype: np.dtype
 
-    def our_name(self, key):
-        """The ``fcN.weight`` / ``fcN.bias`` name of a key of the file."""
-        for number, (weight, bias) in enumerate(self.keys, start=1):
-            if key == weight:
-                return f"fc{number}.weight"
-            if key == bias:
-                return f"fc{number}.bias"
-        raise KeyError(key)
+    def describe(self):
+        """``3 -> 16 -> 1`` and, for Sequential names, where modules without weights sit."""
+        text = " -> ".join(map(str, [self.shapes[0][0]] + [out for _, out in self.shapes]))
+        if self.modules_between is not None:
+            text += " (modules without weights between layers: " + ", ".join(map(str, self.modules_between)) + ")"
+        return text
 
 
-_LAYER_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<layer>fc\d+|\d+)\.(?P<kind>weight|bias)$")
+_LAYER_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<layer>fc[0-9]+|[0-9]+)\.(?P<kind>weight|bias)$")
 
 
-def infer_architecture(state_dict):
-    """Read the MLP that ``state_dict`` describes, or raise ``CheckpointError`` naming what does not fit.
+def file_layers(state_dict):
+    """The chain of Linear layers ``state_dict`` describes, or a ``CheckpointError`` naming what does not fit.
 
-    Accepted names: ``fc1.weight ... fcN.weight`` (consecutive, from 1) or
-    ``nn.Sequential`` indices ``0.weight, 2.weight, ...`` (increasing; the
-    activations in between hold no tensors), each with an optional common
-    prefix (``model.``, ``net.``, ``module.``, ...) and optional ``.bias``.
-    Weights must be 2-D and chain: each layer's ``in_features`` is the
-    previous ``out_features``; biases 1-D of the layer's width, on every layer
-    or on none. Any other tensor makes it not a chain of Linear layers.
+    Accepted names: ``weight`` and ``bias`` (one Linear alone), ``fc1.weight
+    ... fcN.weight`` (consecutive, from 1) or
+    ``nn.Sequential`` indices ``0.weight, 2.weight, ...`` (increasing, from
+    0; modules without weights in between), each with an optional common
+    prefix (``model.``, ``module.``, ...) and optional ``.bias``. Weights must
+    be 2-D and chain: each layer's ``in_features`` is the previous
+    ``out_features``; biases 1-D of the layer's width. Any other tensor makes
+    it not a chain of Linear layers.
     """
     if not isinstance(state_dict, Mapping) or not state_dict:
         raise CheckpointError(f"expected a non-empty mapping of names to arrays, got {type(state_dict).__name__}")
     layers, strangers, prefixes = {}, [], set()
-    for key in state_dict:
+    if "weight" in state_dict and set(state_dict) <= {"weight", "bias"}:
+        layers[""] = {kind: kind for kind in state_dict}  # one Linear alone
+        prefixes.add("")
+    for key in state_dict if not layers else ():
         match = _LAYER_KEY.match(key) if isinstance(key, str) else None
         if match is None:
             strangers.append(key)
@@ -207,9 +200,9 @@ def infer_architecture(state_dict):
         raise CheckpointError(f"not a chain of Linear layers: unexpected tensors {_names(strangers)}")
     if len(prefixes) > 1:
         raise CheckpointError(f"not one network: keys have different prefixes {sorted(prefixes)}")
-    order = _layer_order(layers)
+    naming, order = _layer_order(layers)
     arrays = {key: _as_array(key, state_dict[key]) for key in state_dict}
-    keys, sizes, problems = [], [], []
+    keys, shapes, problems = [], [], []
     previous = None  # out_features of the layer before, when that layer was readable
     for position, layer in enumerate(order):
         weight_key, bias_key = layers[layer].get("weight"), layers[layer].get("bias")
@@ -225,40 +218,49 @@ def infer_architecture(state_dict):
             previous = None
             continue
         out_features, in_features = weight.shape
-        if position == 0:
-            sizes.append(in_features)
-        elif previous is not None and in_features != previous:
+        if position > 0 and previous is not None and in_features != previous:
             problems.append(f"{weight_key} takes {in_features} inputs but the layer before gives {previous}")
-        sizes.append(out_features)
+        if min(weight.shape) < 1:
+            problems.append(f"{weight_key} has shape {weight.shape}: layer widths must be at least 1")
         previous = out_features
         if bias_key is not None and arrays[bias_key].shape != (out_features,):
             problems.append(f"{bias_key} has shape {arrays[bias_key].shape}, expected ({out_features},)")
         keys.append((weight_key, bias_key))
-    with_bias = [bias for _, bias in keys if bias is not None]
-    if with_bias and len(with_bias) != len(keys):
-        problems.append(f"only some layers have a bias: {_names(with_bias)}")
+        shapes.append((in_features, out_features))
     if problems:
         raise CheckpointError("not a chain of Linear layers: " + "; ".join(problems))
-    if min(sizes) < 1:
-        raise CheckpointError(f"layer widths must be at least 1, got {sizes}")
-    kinds = {arrays[key].dtype for key in arrays}
+    between = None
+    if naming == "sequential":
+        indices = [int(layer) for layer in order]
+        if indices[0] != 0:
+            raise CheckpointError(
+                f"the first Linear layer is module {indices[0]} of the Sequential: the {indices[0]} module(s) "
+                "before it hold no weights, and the file cannot say what they compute"
+            )
+        between = tuple(after - before - 1 for before, after in zip(indices, indices[1:]))
+    kinds = {array.dtype for array in arrays.values()}
     dtype = np.dtype(np.float64) if kinds == {np.dtype(np.float64)} else np.dtype(np.float32)
-    return Architecture(tuple(sizes), bool(with_bias), tuple(keys), dtype)
+    return FileLayers(naming, prefixes.pop(), tuple(keys), tuple(shapes), between, dtype)
 
 
 def _layer_order(layers):
     names = list(layers)
+    if names == [""]:
+        return "linear", names
     if all(name.startswith("fc") for name in names):
         numbers = sorted(int(name[2:]) for name in names)
-        if numbers != list(range(1, len(numbers) + 1)):
-            missing = sorted(set(range(1, max(numbers) + 1)) - set(numbers))
+        if numbers != list(range(1, len(numbers) + 1)) or any(name != f"fc{int(name[2:])}" for name in names):
             raise CheckpointError(
-                f"not a chain of Linear layers: fc layers must be numbered 1..N without gaps; "
-                f"found {['fc%d' % n for n in numbers]}, missing {['fc%d' % n for n in missing] or 'fc1'}"
+                f"not a chain of Linear layers: fc layers must be numbered 1..N without gaps or leading zeros; "
+                f"found {_names(sorted(names, key=natural_order))}"
             )
-        return [f"fc{n}" for n in numbers]
+        return "fc", [f"fc{n}" for n in numbers]
     if all(name.isdigit() for name in names):
-        return sorted(names, key=int)
+        if any(name != str(int(name)) for name in names):
+            raise CheckpointError(
+                f"not a chain of Linear layers: Sequential indices with leading zeros {_names(names)}"
+            )
+        return "sequential", sorted(names, key=int)
     raise CheckpointError(f"not one naming scheme: layers named {sorted(names)} mix fcN and Sequential indices")
 
 
@@ -266,7 +268,7 @@ def _as_array(key, value):
     try:
         array = np.asarray(value)
     except Exception as error:
-        raise CheckpointError(f"{key} is not an array ({type(value).__name__}: {_first_line(error)})") from None
+        raise CheckpointError(f"{key} is not an array ({type(value).__name__}: {first_line(error)})") from None
     if array.dtype.kind not in "fiu":
         raise CheckpointError(f"{key} holds {array.dtype}, not numbers")
     return array
@@ -277,40 +279,120 @@ def _names(keys):
     return ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
 
 
-# -- building and saving -----------------------------------------------------------------------
+def architecture_for(layers, activation):
+    """The ``Architecture`` of ``layers`` (a ``FileLayers``) with the activations ``activation`` says.
 
-
-def mlp_from_state_dict(state_dict, activation="relu"):
-    """A ``scratchnet.MLP`` holding ``state_dict``'s weights; ``activation`` is yours to say (files do not record it).
-
-    The MLP is float64 if every tensor is float64, float32 otherwise.
+    ``activation`` is one activation (a name or an ``Activation``), applied
+    between layers: for Sequential names, exactly where a module without
+    weights sits; or a list with one entry per layer (None where nothing
+    follows), which can also say what follows the last layer. Whatever the
+    tensors contradict (an activation where two Linear layers are adjacent
+    indices, none where a module sits) is a ``CheckpointError``.
     """
-    check_activation(activation)
-    architecture = infer_architecture(state_dict)
-    net = MLP(architecture.sizes, activation, bias=architecture.bias, dtype=architecture.dtype)
-    net.load_state_dict({architecture.our_name(key): value for key, value in state_dict.items()})
+    count = len(layers.keys)
+    if isinstance(activation, (list, tuple)):
+        if len(activation) != count:
+            raise CheckpointError(
+                f"one activation per layer: the file has {count} Linear layers, {len(activation)} activations given"
+            )
+        per_layer = [Activation.coerce(item) for item in activation]
+    else:
+        single = Activation.coerce(activation)
+        if single is None:
+            raise CheckpointError("say which activation: a name such as 'relu', or one per layer")
+        gaps = layers.modules_between or (1,) * (count - 1)
+        per_layer = [single if gap else None for gap in gaps] + [None]
+    if layers.modules_between is not None:
+        for number, (gap, after) in enumerate(zip(layers.modules_between, per_layer), start=1):
+            names = f"{layers.keys[number - 1][0]} and {layers.keys[number][0]}"
+            if gap > 1:
+                raise CheckpointError(
+                    f"{gap} modules without weights sit between {names}: an Architecture has at most one "
+                    "activation between two Linear layers, and the file cannot say what they compute"
+                )
+            if gap == 0 and after is not None:
+                raise CheckpointError(f"{names} are adjacent in the Sequential: no activation sits between them")
+            if gap == 1 and after is None:
+                raise CheckpointError(
+                    f"a module without weights sits between {names}: say which activation it is ('identity' if none)"
+                )
+    elif layers.naming == "linear" and per_layer[0] is not None:
+        raise CheckpointError("one Linear alone (weight, bias) has no activation")
+    elif any(item is None for item in per_layer[:-1]):
+        raise CheckpointError("fc-named layers have an activation between them: say 'identity' for none")
+    bias = [bias_key is not None for _, bias_key in layers.keys]
+    specs = [Layer(n_in, n_out, has_bias, act) for (n_in, n_out), has_bias, act in zip(layers.shapes, bias, per_layer)]
+    try:
+        return Architecture(tuple(specs), layers.naming)
+    except (TypeError, ValueError) as error:
+        raise CheckpointError(str(error)) from None
+
+
+# -- building and saving --------------------------------------------------------------------
+
+
+def network_from_state_dict(state_dict, activation=None, *, recorded=None, source="state dict"):
+    """A scratchnet network holding ``state_dict``'s weights, computing what the file says.
+
+    Args:
+        state_dict: names to arrays, as ``load_state_dict_file`` returns them.
+        activation: what the tensors cannot say (see ``architecture_for``);
+            may be omitted when ``recorded`` is given, and must agree with it.
+        recorded: the ``Architecture`` the file records, or None.
+        source: names the file in messages.
+
+    The network is float64 if every tensor is float64, float32 otherwise.
+    """
+    layers = file_layers(state_dict)
+    if recorded is not None:
+        architecture = recorded
+        if [f"{layers.prefix}{name}" for name in recorded.parameter_names()] != _file_keys(layers):
+            raise CheckpointError(f"{source}: its tensors do not fit the architecture it records ({recorded})")
+        if activation is not None and architecture_for(layers, activation) != recorded:
+            raise CheckpointError(
+                f"{source} records {recorded}, and activation={activation!r} contradicts it; leave activation out"
+            )
+    elif activation is None:
+        raise CheckpointError(
+            f"{source} does not record its activations ({layers.describe()}): say them, e.g. activation='relu' "
+            "(between layers) or one per layer such as ['relu', 'relu', None]"
+        )
+    else:
+        architecture = architecture_for(layers, activation)
+    try:
+        net = build(architecture, dtype=layers.dtype)
+    except ValueError as error:  # e.g. fc names with biases on some layers only: no MLP computes that
+        raise CheckpointError(f"{source}: {error}") from None
+    ours = architecture.parameter_names()
+    net.load_state_dict({name: state_dict[key] for name, key in zip(ours, _file_keys(layers))})
     return net
 
 
-def load_mlp(path, activation="relu"):
-    """``mlp_from_state_dict(load_state_dict_file(path), activation)``."""
-    return mlp_from_state_dict(load_state_dict_file(path), activation)
+def _file_keys(layers):
+    return [key for pair in layers.keys for key in pair if key is not None]
+
+
+def load_network(path, activation=None):
+    """The network a ``.safetensors`` file holds (see ``network_from_state_dict``)."""
+    return network_from_state_dict(
+        load_state_dict_file(path), activation, recorded=recorded_architecture(path), source=str(path)
+    )
+
+
+#: The name of the first round, kept: it returns an MLP for fc-named files, a Sequential for Sequential ones.
+load_mlp = load_network
 
 
 def save_safetensors(net, path):
-    """Write ``net``'s state dict as safetensors, under torch's names, bit for bit.
+    """Write ``net``'s weights as safetensors, under torch's names, bit for bit, and its architecture.
 
-    ``safetensors.torch.load_file(path)`` gives tensors that ``torchnet`` nets
-    load directly; ``load_state_dict_file(path)`` gives back identical arrays.
-    The metadata records the architecture for people reading the file.
+    ``safetensors.torch.load_file(path)`` gives tensors that torch networks
+    load directly; ``load_network(path)`` gives back the same network. The
+    file is written beside ``path`` and renamed into place.
     """
     from safetensors.numpy import save_file
 
-    metadata = {"format": "pt", "scratchnet": json.dumps({"class": type(net).__name__, **_describe(net)})}
-    save_file(net.state_dict(), str(path), metadata=metadata)
-
-
-def _describe(net):
-    if hasattr(net, "sizes") and hasattr(net, "activation_name"):
-        return {"sizes": list(net.sizes), "activation": net.activation_name}
-    return {}
+    architecture = architecture_of(net, "save_safetensors()")
+    metadata = {"format": "pt", METADATA_KEY: json.dumps(architecture.to_dict())}
+    with atomic_path(path) as temporary:
+        save_file(net.state_dict(), os.fspath(temporary), metadata=metadata)

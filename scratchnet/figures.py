@@ -6,21 +6,21 @@
    biases on the nodes, layer sizes labelled.
 3. ``boundaries``: what a linear network and a non-linear one learn on XOR and on
    two moons; only the non-linear one separates them.
-4. ``training``: the loss of the scratch and torch backends from the same start,
-   overlaid, and how far apart their weights are at each step (needs torch).
-5. ``neuron``: the article's bag example as one neuron: inputs times weights,
+4. ``neuron``: the article's bag example as one neuron: inputs times weights,
    their sum, and the activation's output.
 
 Each ``*_figure(path, ...)`` draws one figure to ``path`` (PNG, or SVG by its
 suffix; or a list of paths) and returns the data behind it, which the tests check. Figures are
 deterministic for a given seed. matplotlib is needed here (the ``plot``
-extra), and torch for the training figure; ``import scratchnet`` needs neither.
+extra); ``import scratchnet`` does not need it. The figure that trains both
+frameworks lives in ``compare.figures`` (``python -m compare figures``).
 """
 
 import numpy as np
 
 from . import functional as F
 from . import optim
+from .architecture import architecture_of
 from .datasets import two_moons
 from .gates import gate_data, train_gate
 from .inference import infer
@@ -35,13 +35,14 @@ __all__ = [
     "boundaries_figure",
     "diagram_figure",
     "neuron_figure",
-    "training_figure",
+    "pyplot",
+    "save_figure",
 ]
 
 FONT = {"font.size": 11, "axes.titlesize": 12, "axes.labelsize": 11, "legend.fontsize": 9, "figure.titlesize": 13}
 
 
-def _pyplot():
+def pyplot():
     import matplotlib
 
     matplotlib.use("Agg")  # files only: no window, works headless
@@ -51,13 +52,13 @@ def _pyplot():
     return plt
 
 
-def _save(figure, paths, dpi):
+def save_figure(figure, paths, dpi):
     """Write the figure to each path (a path or a list of them; the suffix picks PNG or SVG), then free it."""
     for path in [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "suffix") else paths:
         # No "Software" stamp in PNGs: the same seed gives the same bytes, whatever else changed.
         figure.savefig(path, dpi=dpi, metadata={"Software": None} if str(path).endswith(".png") else None)
     figure.clf()
-    _pyplot().close(figure)
+    pyplot().close(figure)
 
 
 # -- 1. activations ----------------------------------------------------------------------------
@@ -73,7 +74,7 @@ LABEL_OFFSETS = {
 
 def activations_figure(path, *, dpi=100):
     """The four activations and their derivatives, from ``functional`` and its backward functions."""
-    plt = _pyplot()
+    plt = pyplot()
     x = np.linspace(-5, 5, 1001)
     ones = np.ones_like(x)
     curves = {
@@ -121,7 +122,7 @@ def activations_figure(path, *, dpi=100):
         axis.legend(loc="upper left")
     figure.suptitle("Activation functions: non-linear, and easy to differentiate (almost everywhere)")
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     return {name: {"value_at_0": float(f0), "slope_at_0": float(d0)} for name, (f0, d0) in at_zero.items()}
 
 
@@ -129,8 +130,12 @@ def activations_figure(path, *, dpi=100):
 
 
 def _layers_of(net):
-    """``[(W, b), ...]`` as NumPy arrays, from a scratchnet or torchnet Net/MLP (or a Linear)."""
-    layers = net.layers if hasattr(net, "layers") else [net]
+    """``[(W, b), ...]`` as float64 arrays, read where ``net.architecture`` says its Linear layers are.
+
+    Any network that states its architecture will do, a torchnet one too
+    (its tensors are read through ``detach``, without importing torch here).
+    """
+    architecture = architecture_of(net, "diagram_figure()")
 
     def values(p):
         if p is None:
@@ -138,16 +143,17 @@ def _layers_of(net):
         p = p.detach().cpu() if hasattr(p, "detach") else p
         return np.asarray(p, dtype=np.float64)
 
-    return [(values(layer.weight), values(layer.bias)) for layer in layers]
+    layers = [net.get_submodule(name) for name in architecture.layer_names]
+    return architecture, [(values(layer.weight), values(layer.bias)) for layer in layers]
 
 
 def diagram_figure(path, net=None, *, max_width=32, dpi=100):
     """Draw ``net`` (default: the article's ``Net``, seed 0) as a diagram; return counts of what was drawn."""
-    plt = _pyplot()
+    plt = pyplot()
     from matplotlib import cm, colors
 
     net = Net(rng=0) if net is None else net
-    layers = _layers_of(net)
+    architecture, layers = _layers_of(net)
     sizes = [layers[0][0].shape[1]] + [w.shape[0] for w, _ in layers]
     if max(sizes) > max_width:
         raise ValueError(f"a layer of {max(sizes)} units is too wide to draw (at most {max_width}); sizes {sizes}")
@@ -180,9 +186,9 @@ def diagram_figure(path, net=None, *, max_width=32, dpi=100):
         axis.text(column, top, f"{kind}\n{size} unit{'s' if size > 1 else ''}", ha="center", va="bottom")
     mappable = cm.ScalarMappable(norm=norm, cmap=cmap)
     figure.colorbar(mappable, ax=axis, shrink=0.7, fraction=0.04, pad=0.01, label="weight (colour; width ~ |weight|)")
-    activation = getattr(net, "activation_name", "none")
+    activations = ", ".join(str(a) for a in architecture.activations[:-1]) or "none"
     axis.set_title(
-        f"{type(net).__name__} {' -> '.join(map(str, sizes))}, activation {activation}: "
+        f"{type(net).__name__} {' -> '.join(map(str, sizes))}, activations {activations}: "
         f"{edges} weights, {biases} biases",
         pad=40,
     )
@@ -190,7 +196,7 @@ def diagram_figure(path, net=None, *, max_width=32, dpi=100):
     axis.set_ylim(-top, top + 0.8)
     axis.axis("off")
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     return {"sizes": sizes, "edges": edges, "weights": int(sum(w.size for w, _ in layers)), "biases": biases}
 
 
@@ -210,7 +216,7 @@ def _accuracy(net, x, y):
 
 def boundaries_figure(path, *, seed=0, dpi=100):
     """Linear against ReLU networks on XOR and on two moons; return their accuracies."""
-    plt = _pyplot()
+    plt = pyplot()
     cases = []
     for activation in ("identity", "relu"):
         result = train_gate("xor", activation=activation, seed=seed)
@@ -239,58 +245,16 @@ def boundaries_figure(path, *, seed=0, dpi=100):
         accuracies[(data, activation)] = accuracy
         kind = "linear (no activation)" if activation == "identity" else "non-linear (ReLU)"
         axis.set_title(
-            f"{data}: {kind}\n{type(net).__name__} {' -> '.join(map(str, net.sizes))}, accuracy {accuracy:.0%}"
+            f"{data}: {kind}\n{type(net).__name__} {' -> '.join(map(str, net.architecture.sizes))}, "
+            f"accuracy {accuracy:.0%}"
         )
         axis.set_xlabel("x1")
         axis.set_ylabel("x2")
         axis.legend(loc="lower right")
     figure.suptitle("A linear network draws one straight boundary; a non-linear one bends it (black: p = 0.5)")
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     return {f"{data}/{activation}": accuracy for (data, activation), accuracy in accuracies.items()}
-
-
-# -- 4. training, scratch against torch ------------------------------------------------------------
-
-
-def training_figure(path, *, gate="xor", steps=300, seed=0, dpi=100):
-    """Loss curves of both backends from the same start, and their weight difference per step (needs torch)."""
-    from compare import compare_training, twin  # torch, imported only here
-
-    plt = _pyplot()
-    x, target = gate_data(gate)
-    net = Net(rng=seed)
-    report = compare_training(net, twin(net), x, target, optimizer="adam", lr=0.05, steps=steps)
-    step = np.arange(1, steps + 1)
-    loss_scratch = [s.loss_scratch for s in report.steps]
-    loss_torch = [s.loss_torch for s in report.steps]
-    drift = [s.max_abs_diff for s in report.steps]
-    figure, axis = plt.subplots(figsize=(10, 5.5))
-    axis.plot(step, loss_scratch, color="C0", linewidth=3, label="loss, scratchnet (NumPy, by hand)")
-    axis.plot(step, loss_torch, "--", color="C1", linewidth=1.5, label="loss, torch (autograd)")
-    axis.set_yscale("log")
-    axis.set_xlabel("training step (Adam, lr 0.05, full batch)")
-    axis.set_ylabel("binary cross-entropy")
-    twin_axis = axis.twinx()
-    twin_axis.plot(step, np.maximum(drift, 1e-12), color="C2", linewidth=1, label="max |w_scratch - w_torch|")
-    twin_axis.set_yscale("log")
-    twin_axis.set_ylabel("largest weight difference", color="C2")
-    lines = axis.get_legend_handles_labels()
-    more = twin_axis.get_legend_handles_labels()
-    axis.legend(lines[0] + more[0], lines[1] + more[1], loc="center right")
-    axis.set_title(
-        f"Learning {gate.upper()} with the article's Net (float32), both backends from the same start:\n"
-        f"the curves lie on each other; the weights differ by float32 rounding "
-        f"(at most {max(drift):.1e})"
-    )
-    figure.tight_layout()
-    _save(figure, path, dpi)
-    return {
-        "steps": steps,
-        "final_loss": loss_scratch[-1],
-        "max_weight_difference": max(drift),
-        "within_budget": report.passed,
-    }
 
 
 # -- 5. the neuron --------------------------------------------------------------------------------
@@ -302,7 +266,7 @@ BAG_WEIGHTS = (5.0, 5.0, 8.0, 5.0)
 
 def neuron_figure(path, *, bag=(0.6, 0.5, 0.9, 0.3), bias=-10.0, dpi=100):
     """One neuron deciding to buy a bag: ``z = w . x + b``, then ``sigmoid(z)``; returns z and the output."""
-    plt = _pyplot()
+    plt = pyplot()
     neuron = Linear(4, 1)
     neuron.load_state_dict({"weight": [BAG_WEIGHTS], "bias": [bias]})
     x = np.array(bag, dtype=np.float32)
@@ -342,7 +306,7 @@ def neuron_figure(path, *, bag=(0.6, 0.5, 0.9, 0.3), bias=-10.0, dpi=100):
     right.grid(True, linewidth=0.3)
     figure.suptitle("A neuron is a weighted sum plus a bias (the intercept), then an activation")
     figure.tight_layout()
-    _save(figure, path, dpi)
+    save_figure(figure, path, dpi)
     return {"z": z, "output": output, "contributions": contributions.tolist()}
 
 
@@ -352,5 +316,4 @@ FIGURES = {
     "diagram": diagram_figure,
     "activations": activations_figure,
     "boundaries": boundaries_figure,
-    "training": training_figure,
 }

@@ -23,7 +23,18 @@ from .loss import BCEWithLogitsLoss
 from .nets import MLP, Net
 from .training import fit
 
-__all__ = ["GATES", "INPUTS", "DEFAULT_SEED", "DEFAULT_EPOCHS", "DEFAULT_LR", "GateResult", "gate_data", "train_gate"]
+__all__ = [
+    "DEFAULT_EPOCHS",
+    "DEFAULT_LR",
+    "DEFAULT_SEED",
+    "GATES",
+    "INPUTS",
+    "GateResult",
+    "describe_network",
+    "gate_data",
+    "gate_network",
+    "train_gate",
+]
 
 INPUTS = ((0, 0), (0, 1), (1, 0), (1, 1))
 GATES = {"or": (0, 1, 1, 1), "and": (0, 0, 0, 1), "nand": (1, 1, 1, 0), "xor": (0, 1, 1, 0)}
@@ -80,16 +91,24 @@ class GateResult:
         return "\n".join(lines)
 
 
-def _build(sizes, activation, dtype, seed):
+def gate_network(sizes=None, activation="relu", *, dtype=np.float32, seed=DEFAULT_SEED):
+    """The network the gates train: the article's ``Net`` (``sizes=None`` with ReLU), else an ``MLP``."""
     if sizes is None and activation == "relu":
         return Net(dtype=dtype, rng=seed)
-    return MLP(sizes or Net.sizes, activation, dtype=dtype, rng=seed)
+    return MLP(sizes or (2, 4, 4, 1), activation, dtype=dtype, rng=seed)
+
+
+def describe_network(net):
+    """``"the article's Net"`` or ``"MLP 2,8,1 (tanh)"``: how the command lines name the network they train."""
+    if isinstance(net, Net):
+        return "the article's Net"
+    architecture = net.architecture
+    return f"MLP {','.join(map(str, architecture.sizes))} ({architecture.hidden_activation})"
 
 
 def train_gate(
     gate,
     *,
-    backend="scratch",
     sizes=None,
     activation="relu",
     epochs=DEFAULT_EPOCHS,
@@ -98,13 +117,12 @@ def train_gate(
     dtype=np.float32,
     on_epoch=None,
 ):
-    """Train a network on ``gate`` and return a ``GateResult``.
+    """Train a network by hand on ``gate`` and return a ``GateResult``.
+
+    (``python -m compare train`` trains its torch twin beside it, from the same start.)
 
     Args:
         gate: ``"or"``, ``"and"``, ``"nand"`` or ``"xor"``.
-        backend: ``"scratch"`` (NumPy, by hand) or ``"torch"`` (needs PyTorch).
-            Both start from the same weights for the same seed: the scratch
-            network is drawn, and the torch one receives its weights.
         sizes: widths of an MLP; None with ``activation="relu"`` is the article's ``Net``.
         activation: ``"relu"``, ``"sigmoid"``, ``"tanh"`` or ``"identity"`` (a linear network).
         epochs, lr: full-batch Adam steps and their learning rate.
@@ -112,38 +130,7 @@ def train_gate(
         dtype: float32 or float64.
         on_epoch: called as ``on_epoch(epoch, loss)`` after every step.
     """
-    if backend not in ("scratch", "torch"):
-        raise ValueError(f"backend must be 'scratch' or 'torch'; got {backend!r}")
     x, target = gate_data(gate, dtype)
-    net = _build(sizes, activation, dtype, seed)
-    description = "Net" if isinstance(net, Net) else f"MLP {net.sizes} ({activation})"
-    if backend == "scratch":
-        losses = fit(
-            net, BCEWithLogitsLoss(), optim.Adam(net.parameters(), lr=lr), x, target, epochs, on_epoch=on_epoch
-        )
-        logits = net(x)
-    else:
-        import torch  # only this backend needs it
-
-        import torchnet
-        from torchnet.training import train_step
-
-        x_t, target_t = torch.from_numpy(x), torch.from_numpy(target)
-        torch_net = torchnet.Net() if isinstance(net, Net) else torchnet.MLP(net.sizes, activation)
-        torch_net.to(x_t.dtype)  # before loading, so that float64 weights are not rounded to float32
-        torch_net.load_state_dict({name: torch.from_numpy(value) for name, value in net.state_dict().items()})
-        optimizer = torch.optim.Adam(torch_net.parameters(), lr=lr)
-        losses = fit(
-            torch_net,
-            torch.nn.BCEWithLogitsLoss(),
-            optimizer,
-            x_t,
-            target_t,
-            epochs,
-            step=train_step,
-            on_epoch=on_epoch,
-        )
-        with torch.no_grad():
-            logits = torch_net(x_t).numpy()
-        net = torch_net
-    return GateResult(gate, backend, description, seed, losses, np.asarray(logits), net)
+    net = gate_network(sizes, activation, dtype=dtype, seed=seed)
+    losses = fit(net, BCEWithLogitsLoss(), optim.Adam(net.parameters(), lr=lr), x, target, epochs, on_epoch=on_epoch)
+    return GateResult(gate, "scratch", describe_network(net), seed, losses, net(x), net)

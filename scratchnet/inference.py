@@ -40,8 +40,9 @@ layer.
 
 import numpy as np
 
-from ._checks import as_input
-from .linear import Linear
+from .architecture import architecture_of
+from .checks import as_input
+from .module import Module
 
 __all__ = ["infer"]
 
@@ -58,23 +59,28 @@ def infer(net, x):
     """Return ``net(x)`` for inference, computed fast (see the module docstring).
 
     Args:
-        net: a scratchnet ``Net``, ``MLP`` or ``Linear``.
+        net: a scratchnet network whose ``architecture`` describes its forward:
+            ``Linear``, ``Net``, ``MLP``, ``Sequential`` of Linear layers and
+            activations. A subclass with a ``forward`` of its own is refused
+            (``TypeError``): its description may not say what it computes.
         x: input of shape ``(*, in_features)``, with the same rules as ``Linear``.
 
     Returns:
         ``y`` of shape ``(*, out_features)``, a new C-contiguous array.
     """
-    layers, activation, value = _chain(net)
-    activate = IN_PLACE[activation]
-    first, last = layers[0], layers[-1]
+    steps = _plan(net)
+    first, last = steps[0][0], steps[-1][0]
     if not (type(x) is np.ndarray and x.dtype is first.weight.dtype and x.ndim and x.shape[-1] == first.in_features):
         x = as_input(x, first.weight.dtype, first.in_features, net)  # the full checks, when the quick one fails
     lead = x.shape[:-1]
     if x.size == first.in_features != 0:
-        return _one_sample(layers, activate, value, x.reshape(-1)).reshape(lead + (last.out_features,))
+        return _one_sample(steps, x.reshape(-1)).reshape(lead + (last.out_features,))
     rows = x.reshape(-1, first.in_features)
     y = np.empty((rows.shape[0], last.out_features), dtype=x.dtype)
-    width = max([layer.out_features for layer in layers[:-1]], default=1)
+    # Buffers hold every hidden layer's output, and serve as scratch for an output activation.
+    widths = [layer.out_features for layer, _, _ in steps[:-1]]
+    widths += [last.out_features] if steps[-1][1] is not _identity_ else []
+    width = max(widths, default=1)
     chunk = min(max(CHUNK_BYTES // (width * x.dtype.itemsize), MIN_CHUNK), max(rows.shape[0], 1))
     buffers = (
         np.empty(width * chunk, x.dtype),
@@ -83,25 +89,41 @@ def infer(net, x):
     with np.errstate():  # scopes the buffer size below to this call (NumPy keeps it in a context variable)
         np.setbufsize(UFUNC_BUFFER)
         for start in range(0, rows.shape[0], chunk):
-            _chunk(layers, activate, value, rows[start : start + chunk], y[start : start + chunk], buffers)
+            _chunk(steps, rows[start : start + chunk], y[start : start + chunk], buffers)
     return y.reshape(lead + (last.out_features,))
 
 
-def _chain(net):
-    """The Linear layers of ``net`` and the activation between them."""
-    if isinstance(net, Linear):
-        return [net], "identity", 0.5
-    activation = getattr(net, "activation_name", None)
-    if activation is None:
-        raise TypeError(f"infer() runs chains of Linear layers (Net, MLP, Linear); got {type(net).__name__}")
-    return net.layers, activation, net.activation.value if activation == "heaviside" else 0.5
+def _plan(net):
+    """``net``'s layers as ``(Linear module, in-place activation, its settings)``, compiled from its architecture.
+
+    The plan is kept on the network and compiled again whenever any module's
+    attributes have been assigned since (``Module.structure_generation``):
+    replacing a layer or an activation, or changing a Heaviside's value, is
+    seen; the weights themselves are read at every call.
+    """
+    cached = net.__dict__.get("_inference_plan")
+    if cached is not None and cached[0] == Module.structure_generation:
+        return cached[1]
+    architecture = architecture_of(net, "infer()")
+    if "forward" in net.__dict__:
+        raise TypeError(f"infer() refuses this {type(net).__name__}: its forward was replaced on the instance")
+    steps = []
+    for name, layer in zip(architecture.layer_names, architecture.layers):
+        activation = layer.activation
+        if activation is None:
+            steps.append((net.get_submodule(name), _identity_, 0.0))
+        else:
+            steps.append((net.get_submodule(name), IN_PLACE[activation.name], activation.kwargs.get("value", 0.0)))
+    steps = tuple(steps)
+    object.__setattr__(net, "_inference_plan", (Module.structure_generation, steps))
+    return steps
 
 
-def _chunk(layers, activate, value, x, y, buffers):
+def _chunk(steps, x, y, buffers):
     """One chunk: ``x`` ``(n, in)`` -> ``y`` ``(n, out)``, written in place, feature-major in between."""
     n = x.shape[0]
     h = x.T  # (in, n): a view, read transposed by BLAS
-    for number, layer in enumerate(layers[:-1]):
+    for number, (layer, activate, value) in enumerate(steps[:-1]):
         size = layer.out_features * n
         out = buffers[number % 2][:size].reshape(layer.out_features, n)
         layer.weight.data.dot(h, out=out)
@@ -109,29 +131,28 @@ def _chunk(layers, activate, value, x, y, buffers):
             out += layer.bias.data[:, None]
         activate(out, buffers[(number + 1) % 2][:size].reshape(out.shape), value)
         h = out
-    last = layers[-1]
+    last, activate, value = steps[-1]
     h.T.dot(last.weight.data.T, out=y)  # back to (n, out), straight into the output
     if last.bias is not None:
         y += last.bias.data
+    if activate is not _identity_:  # an output activation: the free buffer serves as scratch
+        free = buffers[(len(steps) - 1) % 2][: y.size].reshape(y.shape)
+        activate(y, free, value)
 
 
-def _one_sample(layers, activate, value, x):
+def _one_sample(steps, x):
     """One sample as 1-D vectors: ``h = W @ h + b`` is a matrix-vector product."""
     zero = _ZERO[x.dtype]
     h = x
-    for layer in layers[:-1]:
+    for layer, activate, value in steps:
         h = layer.weight.data.dot(h)
         if layer.bias is not None:
             h += layer.bias.data
         if activate is _relu_:
             np.maximum(h, zero, out=h)  # the common case, without a function call: a tenth of this path's time
-        else:
+        elif activate is not _identity_:
             activate(h, None, value)
-    last = layers[-1]
-    y = last.weight.data.dot(h)
-    if last.bias is not None:
-        y += last.bias.data
-    return y
+    return h
 
 
 # A zero of the array's own dtype: NumPy then skips converting a Python 0 on every call (half the cost for small h).

@@ -5,7 +5,8 @@ import math
 import numpy as np
 
 from . import functional as F
-from ._checks import as_input, check_count, check_float_dtype
+from .architecture import Architecture, Layer
+from .checks import as_input, check_count, check_float_dtype
 from .module import Module, Parameter
 
 __all__ = ["Linear"]
@@ -70,6 +71,11 @@ class Linear(Module):
 
     def forward(self, x):
         return F.linear(as_input(x, self.weight.dtype, self.in_features, self), self.weight, self.bias)
+
+    @property
+    def architecture(self):
+        """One ``Layer`` without an activation, named ``"linear"`` (its weights are ``weight`` and ``bias``)."""
+        return Architecture((Layer(self.in_features, self.out_features, self.bias is not None),), "linear")
 
     def extra_repr(self):
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

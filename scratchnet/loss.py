@@ -11,7 +11,7 @@ scalar of the prediction's dtype); ``criterion.backward()`` then returns
 import numpy as np
 
 from . import functional as F
-from ._checks import as_array
+from .checks import as_array
 from .module import Module
 
 __all__ = ["MSELoss", "BCEWithLogitsLoss"]

@@ -17,7 +17,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import autograd
-from ._checks import as_array, check_float_dtype
+from .checks import as_array, check_float_dtype
 
 __all__ = ["Module", "Parameter", "StateDictError", "IncompatibleKeys"]
 
@@ -106,6 +106,10 @@ class Module:
     calls ``forward``.
     """
 
+    #: Counts every attribute assignment or deletion on any module. A cache that depends on how
+    #: modules are put together (``infer``'s compiled plan) is valid while this has not moved.
+    structure_generation = 0
+
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
@@ -118,6 +122,7 @@ class Module:
         # and also in the instance's __dict__, so that reading it back is a plain, fast lookup.
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() call")
+        Module.structure_generation += 1
         if isinstance(value, Parameter):
             self._modules.pop(name, None)
             self._parameters[name] = value
@@ -135,6 +140,7 @@ class Module:
         object.__setattr__(self, name, value)
 
     def __delattr__(self, name):
+        Module.structure_generation += 1
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
@@ -199,13 +205,9 @@ class Module:
         grad = as_array(grad_output, out_dtype, f"{name}.backward()", what="grad_output", differentiable=False)
         if grad.shape != out_shape:
             raise ValueError(f"{name}.backward() needs grad_output of the output's shape {out_shape}; got {grad.shape}")
-        autograd.check_chain(tape, input, output, name)
-        object.__setattr__(self, "_last_forward", None)
-        grads = tape.backward(output, grad)
-        grad_input = grads.get(id(input))
-        if grad_input is None:  # the output does not depend on the input
-            grad_input = np.zeros(np.shape(input), out_dtype)
-        return grad_input
+        autograd.check_chain(tape, input, output, name)  # before anything changes
+        object.__setattr__(self, "_last_forward", None)  # each forward pass allows one backward
+        return autograd.run_backward(tape, input, output, grad)
 
     def zero_grad(self, set_to_none=True):
         """Clear every parameter's gradient: to None (torch's default), or to zeros."""
@@ -218,6 +220,16 @@ class Module:
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
+
+    def get_submodule(self, target):
+        """The descendant named ``target`` (dotted, as in ``named_modules``; ``""`` is this module), like torch."""
+        module = self
+        for part in target.split(".") if target else []:
+            child = module._modules.get(part)
+            if child is None:
+                raise AttributeError(f"{type(module).__name__} has no submodule {part!r} (looking for {target!r})")
+            module = child
+        return module
 
     def children(self):
         """Yield each direct child module."""

@@ -1,14 +1,27 @@
-"""Networks: the article's ``Net`` and an ``MLP`` of any depth."""
+"""Networks: the article's ``Net``, an ``MLP`` of any depth, ``Sequential``, and ``build`` from an ``Architecture``.
+
+Each network builds its layers from an ``Architecture`` and exposes it as
+``net.architecture``, read from its modules as they are now (replace a layer
+and the description follows). Its ``forward`` is the standard one for that
+description; ``forward_follows_architecture`` tells when a subclass changed it.
+"""
 
 import numpy as np
 
 from . import functional as F
-from ._checks import check_activation, check_sizes
-from .activation import make_activation
+from .activation import activation_of, make_activation
+from .architecture import Activation, Architecture, Layer
 from .linear import Linear
 from .module import Module
 
-__all__ = ["Net", "MLP"]
+__all__ = ["Net", "MLP", "Sequential", "build"]
+
+
+def _layer(linear, activation):
+    """The ``Layer`` a Linear module and the activation after it (or None) compute."""
+    if type(linear) is not Linear:
+        raise TypeError(f"expected a scratchnet.Linear, got {type(linear).__name__}")
+    return Layer(linear.in_features, linear.out_features, linear.bias is not None, activation)
 
 
 class Net(Module):
@@ -26,9 +39,6 @@ class Net(Module):
         - Output: ``(*, 1)``.
     """
 
-    sizes = (2, 4, 4, 1)
-    activation_name = "relu"
-
     def __init__(self, *, dtype=np.float32, rng=None):
         super(Net, self).__init__()
         rng = np.random.default_rng(rng)
@@ -36,16 +46,26 @@ class Net(Module):
         self.fc2 = Linear(4, 4, dtype=dtype, rng=rng)
         self.fc3 = Linear(4, 1, dtype=dtype, rng=rng)
 
-    @property
-    def layers(self):
-        """The Linear layers in order: ``[fc1, fc2, fc3]``."""
-        return [self.fc1, self.fc2, self.fc3]
-
     def forward(self, x):
         y = F.relu(self.fc1(x))
         y = F.relu(self.fc2(y))
         y = self.fc3(y)
         return y
+
+    @property
+    def architecture(self):
+        """``forward`` above, as an ``Architecture``: fc1 relu, fc2 relu, fc3."""
+        relu = Activation("relu")
+        return Architecture((_layer(self.fc1, relu), _layer(self.fc2, relu), _layer(self.fc3, None)), "fc")
+
+    @property
+    def layers(self):
+        """The Linear layers in order: ``[fc1, fc2, fc3]``."""
+        return [self.fc1, self.fc2, self.fc3]
+
+    @property
+    def sizes(self):
+        return self.architecture.sizes
 
 
 class MLP(Module):
@@ -57,8 +77,11 @@ class MLP(Module):
     Args:
         sizes: widths ``(in_features, hidden..., out_features)``, at least two.
         activation: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"heaviside"`` (0.5
-            at 0) or ``"identity"``; applied after every layer but the last.
+            at 0), ``"identity"``, or an ``Activation``; applied after every
+            layer but the last.
         bias: whether the layers have biases.
+        output_activation: an activation applied after the last layer (say
+            ``"sigmoid"`` for probabilities), or None (the default): none.
         dtype: float32 (default) or float64.
         rng: a ``numpy.random.Generator`` or a seed, for reproducible weights.
 
@@ -67,22 +90,112 @@ class MLP(Module):
         - Output: ``(*, sizes[-1])``.
     """
 
-    def __init__(self, sizes, activation="relu", *, bias=True, dtype=np.float32, rng=None):
+    def __init__(self, sizes, activation="relu", *, bias=True, output_activation=None, dtype=np.float32, rng=None):
         super().__init__()
-        self.sizes = check_sizes(sizes)
-        self.activation_name = check_activation(activation)
+        if activation is None:
+            raise TypeError("an MLP has an activation between its layers; say 'identity' for a linear network")
+        architecture = Architecture.mlp(sizes, activation, bias=bias, output_activation=output_activation)
         rng = np.random.default_rng(rng)
-        for number, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
-            setattr(self, f"fc{number}", Linear(n_in, n_out, bias=bias, dtype=dtype, rng=rng))
+        for name, layer in zip(architecture.layer_names, architecture.layers):
+            setattr(self, name, Linear(layer.in_features, layer.out_features, layer.bias, dtype=dtype, rng=rng))
         self.activation = make_activation(activation)
+        if output_activation is not None:
+            self.output_activation = make_activation(output_activation)
 
     @property
     def layers(self):
         """The Linear layers in order: ``[fc1, ..., fcN]``."""
-        return [getattr(self, f"fc{number}") for number in range(1, len(self.sizes))]
+        layers = []
+        while f"fc{len(layers) + 1}" in self._modules:
+            layers.append(self._modules[f"fc{len(layers) + 1}"])
+        return layers
 
     def forward(self, x):
         *hidden, last = self.layers
         for layer in hidden:
             x = self.activation(layer(x))
-        return last(x)
+        x = last(x)
+        output_activation = self._modules.get("output_activation")
+        return x if output_activation is None else output_activation(x)
+
+    @property
+    def architecture(self):
+        """``forward`` above, as an ``Architecture`` read from the modules as they are now."""
+        between = activation_of(self.activation)
+        output = self._modules.get("output_activation")
+        *hidden, last = self.layers
+        layers = [_layer(layer, between) for layer in hidden]
+        layers.append(_layer(last, None if output is None else activation_of(output)))
+        return Architecture(tuple(layers), "fc")
+
+    @property
+    def sizes(self):
+        return self.architecture.sizes
+
+
+class Sequential(Module):
+    """Modules run one after the other, named ``0, 1, 2, ...``: ``torch.nn.Sequential`` in NumPy.
+
+    ``Sequential(Linear(2, 4), ReLU(), Linear(4, 1))`` names its weights
+    ``0.weight``, ``0.bias``, ``2.weight``, ``2.bias`` like torch, and prints
+    like torch. Its ``architecture`` is defined when it is a chain of Linear
+    layers, each followed by at most one activation module.
+
+    Shape: the first module's input to the last module's output.
+    """
+
+    def __init__(self, *modules):
+        super().__init__()
+        for index, module in enumerate(modules):
+            if not isinstance(module, Module):
+                raise TypeError(f"Sequential takes scratchnet modules; argument {index} is {type(module).__name__}")
+            setattr(self, str(index), module)
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def __getitem__(self, index):
+        return list(self._modules.values())[index]
+
+    def forward(self, x):
+        for module in self._modules.values():
+            x = module(x)
+        return x
+
+    @property
+    def architecture(self):
+        """The chain as an ``Architecture`` (``naming="sequential"``), or ``TypeError`` naming what does not fit."""
+        steps = []
+        for name, module in self._modules.items():
+            try:
+                steps.append((name, _layer(module, None) if type(module) is Linear else activation_of(module)))
+            except TypeError as error:
+                raise TypeError(f"Sequential module {name}: {error}") from None
+        return Architecture.from_sequence(steps)
+
+
+def build(architecture, *, dtype=np.float32, rng=None):
+    """A new scratchnet network computing ``architecture``, with fresh weights drawn like torch's.
+
+    Naming ``"linear"`` gives a ``Linear``, ``"sequential"`` a ``Sequential``,
+    ``"fc"`` an ``MLP`` (which needs one activation between all layers; the
+    last may have its own). Its ``architecture`` equals the one given.
+    """
+    if not isinstance(architecture, Architecture):
+        raise TypeError(f"build() takes an Architecture, got {type(architecture).__name__}")
+    rng = np.random.default_rng(rng)
+    layers = architecture.layers
+    if architecture.naming == "linear":
+        return Linear(layers[0].in_features, layers[0].out_features, layers[0].bias, dtype=dtype, rng=rng)
+    if architecture.naming == "sequential":
+        modules = []
+        for layer in layers:
+            modules.append(Linear(layer.in_features, layer.out_features, layer.bias, dtype=dtype, rng=rng))
+            if layer.activation is not None:
+                modules.append(make_activation(layer.activation))
+        return Sequential(*modules)
+    activation, bias, output_activation = architecture.mlp_options()
+    return MLP(architecture.sizes, activation, bias=bias, output_activation=output_activation, dtype=dtype, rng=rng)

@@ -1,22 +1,52 @@
-"""Hypothesis strategies shared by the property tests."""
+"""Hypothesis strategies shared by the property tests: random networks are random ``Architecture``s."""
 
 from dataclasses import dataclass
 
 import numpy as np
 from hypothesis import strategies as st
 
-from scratchnet import ACTIVATION_NAMES
+from scratchnet import ACTIVATION_NAMES, Activation, Architecture, Layer
 
 DTYPES = (np.float32, np.float64)
 DIRECTIONS = ("torch-to-scratch", "scratch-to-torch")
 
 
+def activations(names=ACTIVATION_NAMES):
+    """An ``Activation`` of one of ``names`` (Heaviside with its value at 0 drawn from 0, 0.5, 1)."""
+    plain = [Activation(name) for name in names if name != "heaviside"]
+    steps = [Activation("heaviside", value=v) for v in (0.0, 0.5, 1.0)] if "heaviside" in names else []
+    return st.sampled_from(plain + steps)
+
+
+@st.composite
+def described_architectures(draw, max_depth=5, max_width=64, names=ACTIVATION_NAMES):
+    """Any Architecture: an MLP (fc names, one activation between layers, maybe one after the last),
+    a Sequential (an activation or none after each layer, biases per layer), or a Linear alone."""
+    naming = draw(st.sampled_from(["fc", "fc", "sequential", "sequential", "linear"]))
+    depth = 1 if naming == "linear" else draw(st.integers(1, max_depth))
+    sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
+    pairs = list(zip(sizes[:-1], sizes[1:]))
+    if naming == "linear":
+        return Architecture((Layer(*pairs[0], draw(st.booleans())),), "linear")
+    if naming == "fc":
+        output = draw(st.one_of(st.none(), activations(names)))
+        return Architecture.mlp(sizes, draw(activations(names)), bias=draw(st.booleans()), output_activation=output)
+    layers = [
+        Layer(n_in, n_out, draw(st.booleans()), draw(st.one_of(st.none(), activations(names)))) for n_in, n_out in pairs
+    ]
+    return Architecture(tuple(layers), "sequential")
+
+
 @dataclass(frozen=True)
-class Architecture:
-    sizes: tuple
-    activation: str
-    bias: bool
+class NetCase:
+    """A random network to build in both frameworks: its description and its dtype."""
+
+    architecture: Architecture
     dtype: type
+
+    @property
+    def sizes(self):
+        return self.architecture.sizes
 
     @property
     def torch_dtype(self):
@@ -25,12 +55,9 @@ class Architecture:
         return {np.float32: torch.float32, np.float64: torch.float64}[self.dtype]
 
 
-@st.composite
-def architectures(draw, max_depth=5, max_width=64, activations=ACTIVATION_NAMES):
-    """Depth 1-5 (Linear layers), widths 1-64, any activation, with or without bias, float32 or float64."""
-    depth = draw(st.integers(1, max_depth))
-    sizes = tuple(draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1)))
-    return Architecture(sizes, draw(st.sampled_from(activations)), draw(st.booleans()), draw(st.sampled_from(DTYPES)))
+def architectures(max_depth=5, max_width=64, names=ACTIVATION_NAMES):
+    """Depth 1-5 (Linear layers), widths 1-64, any activations and namings, float32 or float64."""
+    return st.builds(NetCase, described_architectures(max_depth, max_width, names), st.sampled_from(DTYPES))
 
 
 #: Leading dimensions of an input: () is a single 1-D sample; 0 makes an empty batch.

@@ -17,7 +17,7 @@ from .strategies import architectures, batch_shapes, seeds, unsaturated_inputs
 
 @given(architectures(), batch_shapes, seeds)
 def test_gradients_equal_autograd_within_derived_tolerance(arch, batch_shape, seed):
-    mine = scratchnet.MLP(arch.sizes, arch.activation, bias=arch.bias, dtype=arch.dtype, rng=seed)
+    mine = scratchnet.build(arch.architecture, dtype=arch.dtype, rng=seed)
     theirs = twin(mine)
     x = unsaturated_inputs(seed, batch_shape + (arch.sizes[0],), arch.dtype)
     report = compare_gradients(mine, theirs, x, rng=seed)

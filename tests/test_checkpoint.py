@@ -12,13 +12,13 @@ from torch import nn
 import scratchnet
 import torchnet
 from compare import compare_forward, to_torch
+from compare.checkpoint import load_network, load_state_dict_file
 from compare.cli import main as compare_main
 from scratchnet.checkpoint import (
     CheckpointError,
-    infer_architecture,
-    load_mlp,
-    load_state_dict_file,
-    mlp_from_state_dict,
+    file_layers,
+    network_from_state_dict,
+    recorded_architecture,
     save_safetensors,
 )
 
@@ -38,7 +38,7 @@ def trained_sequential(seed=0, dtype=torch.float32):
 
 
 def assert_same_function(scratch_net, model, dtype=np.float32):
-    x = np.random.default_rng(0).standard_normal((20, scratch_net.sizes[0])).astype(dtype)
+    x = np.random.default_rng(0).standard_normal((20, scratch_net.architecture.sizes[0])).astype(dtype)
     with torch.no_grad():
         expected = model(torch.from_numpy(x)).numpy()
     report = compare_forward(scratch_net, to_torch(scratch_net), x)
@@ -52,8 +52,9 @@ def assert_same_function(scratch_net, model, dtype=np.float32):
 def test_a_users_torch_save_loads_and_computes_the_same(tmp_path):
     model = trained_sequential()
     torch.save(model.state_dict(), tmp_path / "model.pt")
-    net = load_mlp(tmp_path / "model.pt", "relu")
-    assert net.sizes == (3, 16, 8, 1) and net.layers[0].weight.dtype == np.float32
+    net = load_network(tmp_path / "model.pt", "relu")
+    assert isinstance(net, scratchnet.Sequential) and net.architecture.sizes == (3, 16, 8, 1)
+    assert next(net.parameters()).dtype == np.float32
     assert_same_function(net, model)
 
 
@@ -69,15 +70,15 @@ def test_common_ways_of_saving(tmp_path, wrap):
         torch.save({f"module.{k}": v for k, v in model.state_dict().items()}, path)
     else:  # torch's pre-1.6 pickle format
         torch.save(model.state_dict(), path, _use_new_zipfile_serialization=False)
-    assert_same_function(load_mlp(path), model)
+    assert_same_function(load_network(path, "relu"), model)
 
 
 def test_torchnet_names_and_float64(tmp_path):
     torch.manual_seed(1)
     theirs = torchnet.MLP((4, 8, 2), "tanh").double()
     torch.save(theirs.state_dict(), tmp_path / "net.pt")
-    mine = load_mlp(tmp_path / "net.pt", "tanh")
-    assert mine.layers[0].weight.dtype == np.float64
+    mine = load_network(tmp_path / "net.pt", "tanh")
+    assert isinstance(mine, scratchnet.MLP) and mine.layers[0].weight.dtype == np.float64
     assert_same_function(mine, theirs, np.float64)
 
 
@@ -113,7 +114,8 @@ def test_safetensors_saved_by_torch_load_without_torch_code(tmp_path):
 
     model = trained_sequential()
     save_file(model.state_dict(), str(tmp_path / "model.safetensors"))
-    assert_same_function(load_mlp(tmp_path / "model.safetensors"), model)
+    assert recorded_architecture(tmp_path / "model.safetensors") is None
+    assert_same_function(load_network(tmp_path / "model.safetensors", "relu"), model)
 
 
 # -- nothing unsafe through -------------------------------------------------------------------
@@ -216,12 +218,14 @@ def chain(*shapes, names=None):
 @pytest.mark.parametrize(
     "state, message",
     [
-        (chain((4, 2), (1, 4), names=["fc1", "fc3"]), r"without gaps.*missing \['fc2'\]"),
+        (chain((4, 2), (1, 4), names=["fc1", "fc3"]), r"without gaps or leading zeros; found fc1, fc3"),
+        (chain((4, 2), (1, 4), names=["fc1", "fc02"]), r"without gaps or leading zeros; found fc1, fc02"),
+        (chain((4, 2), (1, 4), names=["0", "02"]), "leading zeros"),
+        (chain((4, 2), (1, 4), names=["1", "3"]), "the first Linear layer is module 1"),
         (chain((4, 2), (1, 5)), "fc2.weight takes 5 inputs but the layer before gives 4"),
         ({"fc1.weight": np.zeros((4, 2, 1), np.float32)}, r"fc1.weight has shape \(4, 2, 1\): a Linear weight is 2-D"),
         ({**chain((4, 2)), "bn.running_mean": np.zeros(4)}, "unexpected tensors bn.running_mean"),
         ({**chain((4, 2)), "fc1.bias": np.zeros(3, np.float32)}, r"fc1.bias has shape \(3,\), expected \(4,\)"),
-        ({"fc1.weight": np.zeros((4, 2)), **chain((1, 4), names=["fc2"])}, "only some layers have a bias: fc2.bias"),
         ({**chain((4, 2), names=["0"]), **chain((1, 4), names=["fc2"])}, "mix fcN and Sequential indices"),
         ({**chain((4, 2), names=["a.0"]), **chain((1, 4), names=["b.1"])}, "different prefixes"),
         ({"fc1.bias": np.zeros(4)}, "fc1.bias has no weight beside it"),
@@ -231,20 +235,27 @@ def chain(*shapes, names=None):
 )
 def test_not_a_chain_is_refused_naming_the_keys(state, message):
     with pytest.raises(CheckpointError, match=message):
-        infer_architecture(state)
+        file_layers(state)
+
+
+def test_fc_names_with_biases_on_some_layers_only_are_no_mlp():
+    state = {"fc1.weight": np.zeros((4, 2)), **chain((1, 4), names=["fc2"])}
+    with pytest.raises(CheckpointError, match="biases on all or none"):
+        network_from_state_dict(state, "relu")
 
 
 def test_sequential_indices_and_no_bias():
-    state = {"0.weight": np.ones((4, 2)), "2.weight": np.ones((4, 4)), "10.weight": np.ones((1, 4))}
-    arch = infer_architecture(state)
-    assert arch.sizes == (2, 4, 4, 1) and not arch.bias and arch.dtype == np.float64
-    net = mlp_from_state_dict(state, "tanh")
-    assert net.activation_name == "tanh" and net.fc3.weight.shape == (1, 4)
+    state = {"0.weight": np.ones((4, 2)), "2.weight": np.ones((4, 4)), "4.weight": np.ones((1, 4))}
+    layers = file_layers(state)
+    assert layers.naming == "sequential" and layers.modules_between == (1, 1) and layers.dtype == np.float64
+    net = network_from_state_dict(state, "tanh")
+    assert [str(a) for a in net.architecture.activations] == ["tanh", "tanh", "None"]
+    assert net[4].weight.shape == (1, 4) and net[0].bias is None
 
 
 def test_the_activation_is_checked():
     with pytest.raises(ValueError, match="activation must be one of"):
-        mlp_from_state_dict(chain((1, 2)), "elu")
+        network_from_state_dict(chain((1, 2)), "elu")
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -254,7 +265,8 @@ def test_compare_checkpoint_reports_a_pass(tmp_path, capsys):
     torch.save(trained_sequential().state_dict(), tmp_path / "model.pt")
     assert compare_main(["--checkpoint", str(tmp_path / "model.pt"), "--activation", "relu", "--batch", "16"]) == 0
     out = capsys.readouterr().out
-    assert "an MLP 3 -> 16 -> 8 -> 1, float32" in out and "0.weight, 0.bias, 2.weight" in out
+    assert "Sequential 3 -> 16 -> 8 -> 1: 0 relu, 2 relu, 4, float32" in out and "0.weight, 0.bias, 2.weight" in out
+    assert "activations as --activation says (the file does not record them)" in out
     assert "verdict: PASS" in out
 
 
@@ -262,9 +274,9 @@ def test_compare_checkpoint_with_nan_weights_reports_not_crashes(tmp_path, capsy
     state = trained_sequential().state_dict()
     state["2.weight"][0, 0] = float("nan")
     torch.save(state, tmp_path / "nan.pt")
-    assert compare_main(["--checkpoint", str(tmp_path / "nan.pt")]) == 0
+    assert compare_main(["--checkpoint", str(tmp_path / "nan.pt"), "--activation", "relu"]) == 0
     out = capsys.readouterr().out
-    assert "fc2.weight holds 1 non-finite value" in out and "verdict: PASS" in out
+    assert "2.weight holds 1 non-finite value" in out and "verdict: PASS" in out
 
 
 @pytest.mark.parametrize(
@@ -276,6 +288,8 @@ def test_compare_checkpoint_with_nan_weights_reports_not_crashes(tmp_path, capsy
         (lambda p: None, []),  # missing file
         (lambda p: torch.save(trained_sequential().state_dict(), p), ["--sizes", "3,1"]),
         (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "elu"]),
+        (lambda p: torch.save(trained_sequential().state_dict(), p), []),  # the file cannot say the activations
+        (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "relu,none,none"]),
     ],
 )
 def test_compare_checkpoint_bad_files_exit_2_with_one_line(tmp_path, capsys, make, argv_extra):

@@ -29,12 +29,14 @@ def test_default_prints_the_article_twice_and_passes(capsys):
 @pytest.mark.parametrize(
     "argv, expected",
     [
-        (["--sizes", "3,16,16,2", "--activation", "tanh"], "MLP 3 -> 16 -> 16 -> 2 (tanh)"),
-        (["--activation", "sigmoid"], "MLP 2 -> 4 -> 4 -> 1 (sigmoid)"),
+        (["--sizes", "3,16,16,2", "--activation", "tanh"], "MLP 3 -> 16 -> 16 -> 2: fc1 tanh, fc2 tanh, fc3,"),
+        (["--activation", "sigmoid"], "MLP 2 -> 4 -> 4 -> 1: fc1 sigmoid, fc2 sigmoid, fc3,"),
+        (["--activation", "relu,tanh,sigmoid"], "Sequential 2 -> 4 -> 4 -> 1: 0 relu, 2 tanh, 4 sigmoid,"),
+        (["--activation", "none,tanh,none"], "Sequential 2 -> 4 -> 4 -> 1: 0, 1 tanh, 3,"),
         (["--dtype", "float64", "--batch", "100"], "float64, input shape (100, 2)"),
         (["--direction", "scratch-to-torch", "--seed", "7"], "weights copied from scratchnet to torch"),
         (["--batch", "0"], "input shape (0, 2)"),
-        (["--activation", "heaviside", "--batch", "50"], "(heaviside)"),
+        (["--activation", "heaviside", "--batch", "50"], "fc1 heaviside, fc2 heaviside"),
     ],
 )
 def test_options(capsys, argv, expected):
@@ -59,6 +61,8 @@ def test_same_seed_same_output(capsys):
         (["--batch", "many"], "--batch"),
         (["--dtype", "float16"], "--dtype"),
         (["--activation", "elu"], "--activation"),
+        (["--activation", "relu,relu"], "--activation"),
+        (["--activation", ""], "--activation"),
         (["--direction", "sideways"], "--direction"),
         (["--device", "nonsense"], "--device"),
         (["--unknown"], "unrecognized arguments"),

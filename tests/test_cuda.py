@@ -18,7 +18,7 @@ pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA d
 @settings(max_examples=40)
 @given(architectures(), batch_shapes, seeds)
 def test_forward_and_gradients_on_cuda(arch, batch_shape, seed):
-    mine = scratchnet.MLP(arch.sizes, arch.activation, bias=arch.bias, dtype=arch.dtype, rng=seed)
+    mine = scratchnet.build(arch.architecture, dtype=arch.dtype, rng=seed)
     theirs = to_torch(mine, device="cuda")
     x = unsaturated_inputs(seed, batch_shape + (arch.sizes[0],), arch.dtype)
     forward = compare_forward(mine, theirs, x)

@@ -20,8 +20,8 @@ from .strategies import DIRECTIONS, DTYPES, architectures, batch_shapes, seeds, 
 def build_pair(arch, seed, direction):
     """A scratchnet and a torch MLP of ``arch``, each initialised by its own framework; one is copied into the other."""
     torch.manual_seed(seed)
-    theirs = torchnet.MLP(arch.sizes, arch.activation, bias=arch.bias, dtype=arch.torch_dtype)
-    mine = scratchnet.MLP(arch.sizes, arch.activation, bias=arch.bias, dtype=arch.dtype, rng=seed + 1)
+    theirs = torchnet.build(arch.architecture, dtype=arch.torch_dtype)
+    mine = scratchnet.build(arch.architecture, dtype=arch.dtype, rng=seed + 1)
     if direction == "torch-to-scratch":
         copy_weights(theirs, mine)
     else:

@@ -54,7 +54,9 @@ def test_boundaries_show_what_only_a_non_linear_net_can_do(tmp_path):
 
 
 def test_training_curves_agree(tmp_path):
-    data = figures.training_figure(tmp_path / "t.png", steps=100, dpi=40)
+    from compare.figures import training_figure  # it trains both frameworks, so it lives in compare
+
+    data = training_figure(tmp_path / "t.png", steps=100, dpi=40)
     assert data["within_budget"] and data["max_weight_difference"] < 1e-5 and data["final_loss"] < 0.1
 
 
@@ -78,6 +80,16 @@ def test_the_command_writes_every_figure(tmp_path, capsys):
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.png" for name in FIGURE_NAMES)
     out = capsys.readouterr().out
     assert "XOR/relu accuracy 100%" in out and "28 edges for 28 weights" in out
+
+
+def test_compare_draws_the_training_figure_too(tmp_path, capsys):
+    from compare.cli import main as compare_main
+    from compare.figures import FIGURES
+
+    assert compare_main(["figures", "--out", str(tmp_path), "--dpi", "30", "--only", "training,diagram"]) == 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["diagram.png", "training.png"]
+    assert sorted(FIGURES) == sorted([*FIGURE_NAMES, "training"])
+    assert "300 steps, final loss" in capsys.readouterr().out
 
 
 @pytest.mark.parametrize(

@@ -9,14 +9,9 @@ from hypothesis.extra import numpy as hnp
 
 import scratchnet
 import torchnet
+from compare.checkpoint import load_state_dict_file
 from scratchnet import StateDictError
-from scratchnet.checkpoint import (
-    CheckpointError,
-    infer_architecture,
-    load_state_dict_file,
-    mlp_from_state_dict,
-    save_safetensors,
-)
+from scratchnet.checkpoint import CheckpointError, file_layers, network_from_state_dict, save_safetensors
 
 FILE_SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 
@@ -106,12 +101,22 @@ arrays = hnp.arrays(st.sampled_from([np.float32, np.float64]), hnp.array_shapes(
 
 
 @given(st.dictionaries(layer_names, arrays, max_size=6))
-def test_infer_architecture_with_arbitrary_state_dicts(state):
+def test_file_layers_with_arbitrary_state_dicts(state):
     try:
-        architecture = infer_architecture(state)
+        layers = file_layers(state)
     except CheckpointError:
         return
-    net = mlp_from_state_dict(state, "relu")  # what infer_architecture accepts must load
-    assert net.sizes == architecture.sizes
+    gaps = layers.modules_between or (1,) * (len(layers.keys) - 1)
+    biases = {bias is not None for _, bias in layers.keys}
+    activations = ["relu" if gap else None for gap in gaps] + [None]
+    if any(gap > 1 for gap in gaps) or (layers.naming == "fc" and len(biases) > 1):
+        try:
+            network_from_state_dict(state, activations)
+        except CheckpointError:
+            return  # no Architecture says it: refused, never guessed
+        raise AssertionError("an undescribable chain was loaded")
+    net = network_from_state_dict(state, activations)  # what file_layers accepts, with its activations said, loads
+    sizes = net.architecture.sizes
+    assert sizes == (layers.shapes[0][0],) + tuple(out for _, out in layers.shapes)
     with np.errstate(all="ignore"):  # inf weights times 0 inputs: NaN, which NumPy warns about (documented)
-        assert net(np.zeros(architecture.sizes[0], architecture.dtype)).shape == (architecture.sizes[-1],)
+        assert net(np.zeros(sizes[0], layers.dtype)).shape == (sizes[-1],)

@@ -42,7 +42,12 @@ def test_report_reads_well():
     x, target = gate_data("or", np.float64)
     net = scratchnet.Net(dtype=np.float64, rng=0)
     text = str(compare_training(net, twin(net), x, target, optimizer="sgd", lr=0.1, steps=20))
-    for expected in ["training: Net 2 -> 4 -> 4 -> 1 (relu), float64", "loss scratch", "worst tensor", "verdict: PASS"]:
+    for expected in [
+        "training: Net 2 -> 4 -> 4 -> 1: fc1 relu, fc2 relu, fc3, float64",
+        "loss scratch",
+        "worst tensor",
+        "verdict: PASS",
+    ]:
         assert expected in text
 
 

@@ -3,7 +3,7 @@
 import re
 from pathlib import Path
 
-from scratchnet.__main__ import FIGURE_NAMES
+from compare.figures import FIGURES
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (ROOT / "docs" / "walkthrough.md").read_text()
@@ -22,7 +22,7 @@ def test_every_code_block_runs_in_order(capsys):
 
 def test_it_shows_the_figures_the_command_makes():
     shown = re.findall(r"!\[[^\]]*\]\(figures/(\w+)\.png\)", TEXT)
-    assert sorted(shown) == sorted(FIGURE_NAMES)
+    assert sorted(shown) == sorted(FIGURES)
     for name in shown:
         data = (ROOT / "docs" / "figures" / f"{name}.png").read_bytes()
         assert data.startswith(b"\x89PNG") and len(data) < 200_000  # committed at a small size

@@ -6,7 +6,7 @@ import torch
 
 import scratchnet
 import torchnet
-from compare import copy_weights, numpy_state, to_scratch, to_torch, twin
+from compare import compare_forward, copy_weights, numpy_state, to_scratch, to_torch, twin
 
 
 def assert_same_state(a, b):
@@ -112,7 +112,28 @@ def test_twin_does_not_touch_torchs_random_state():
 
 
 def test_twin_of_an_unknown_network_is_refused():
-    with pytest.raises(TypeError, match="no torch twin"):
+    with pytest.raises(TypeError, match="states its architecture"):
         twin(scratchnet.ReLU())
-    with pytest.raises(TypeError, match="no scratchnet twin"):
-        twin(torch.nn.Sequential(torch.nn.Linear(2, 2)))
+    with pytest.raises(TypeError, match="Sequential module 1: Conv1d is not an activation"):
+        twin(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.Conv1d(1, 1, 1)))
+    with pytest.raises(TypeError, match="comes right after another activation"):
+        twin(torch.nn.Sequential(torch.nn.Linear(2, 2), torch.nn.ReLU(), torch.nn.Tanh()))
+
+
+def test_sequential_twins_module_by_module_both_ways():
+    torch.manual_seed(0)
+    theirs = torch.nn.Sequential(
+        torch.nn.Linear(3, 5),
+        torch.nn.Linear(5, 4, bias=False),
+        torch.nn.Tanh(),
+        torch.nn.Linear(4, 2),
+        torch.nn.Sigmoid(),
+    )
+    mine = twin(theirs)
+    assert isinstance(mine, scratchnet.Sequential) and repr(mine) == repr(theirs)
+    assert list(mine.state_dict()) == list(theirs.state_dict())
+    assert str(mine.architecture) == "3 -> 5 -> 4 -> 2: 0, 1 (no bias) tanh, 3 sigmoid"
+    back = twin(mine)
+    assert type(back) is torch.nn.Sequential and repr(back) == repr(theirs)
+    x = np.random.default_rng(0).standard_normal((6, 3)).astype(np.float32)
+    assert compare_forward(mine, theirs, x).passed and compare_forward(mine, back, x).passed

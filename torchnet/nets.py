@@ -1,12 +1,25 @@
-"""The article's ``Net`` and an ``MLP`` of any depth, in PyTorch."""
+"""The article's ``Net``, an ``MLP`` of any depth, and ``build`` from an ``Architecture``, in PyTorch.
+
+The networks are written as PyTorch users write them. Their description is
+``scratchnet.architecture.Architecture``, the same one the NumPy networks
+use: ``architecture_of(module)`` reads it from ``Net``, ``MLP``, ``nn.Linear``
+and ``nn.Sequential`` chains, and ``build`` makes a network from it.
+"""
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from scratchnet._checks import check_activation, check_sizes
+from scratchnet.architecture import (
+    Activation,
+    Architecture,
+    Layer,
+    activation_of_module,
+    forward_follows_architecture,
+    make_module,
+)
 
-__all__ = ["Net", "MLP", "Heaviside", "make_activation"]
+__all__ = ["Net", "MLP", "Heaviside", "activation_of", "architecture_of", "build", "make_activation"]
 
 
 class Net(nn.Module):
@@ -20,9 +33,6 @@ class Net(nn.Module):
     the method is spelled ``forward``.
     """
 
-    sizes = (2, 4, 4, 1)
-    activation_name = "relu"
-
     def __init__(self):
         super(Net, self).__init__()
 
@@ -30,16 +40,22 @@ class Net(nn.Module):
         self.fc2 = nn.Linear(4, 4)
         self.fc3 = nn.Linear(4, 1)
 
-    @property
-    def layers(self):
-        """The Linear layers in order: ``[fc1, fc2, fc3]``."""
-        return [self.fc1, self.fc2, self.fc3]
-
     def forward(self, x):
         y = F.relu(self.fc1(x))
         y = F.relu(self.fc2(y))
         y = self.fc3(y)
         return y
+
+    @property
+    def architecture(self):
+        """``forward`` above, as an ``Architecture``: fc1 relu, fc2 relu, fc3."""
+        relu = Activation("relu")
+        return Architecture((_layer(self.fc1, relu), _layer(self.fc2, relu), _layer(self.fc3, None)), "fc")
+
+    @property
+    def layers(self):
+        """The Linear layers in order: ``[fc1, fc2, fc3]``."""
+        return [self.fc1, self.fc2, self.fc3]
 
 
 class _Step(torch.autograd.Function):
@@ -68,7 +84,7 @@ class Heaviside(nn.Module):
 
     def __init__(self, value=0.5):
         super().__init__()
-        self.value = float(value)
+        self.value = Activation("heaviside", value=value).kwargs["value"]
 
     def forward(self, x):
         return _Step.apply(x, self.value)
@@ -77,12 +93,27 @@ class Heaviside(nn.Module):
         return f"value={self.value}"
 
 
-_BY_NAME = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "heaviside": Heaviside, "identity": nn.Identity}
+#: Each activation name's torch module class.
+MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "heaviside": Heaviside, "identity": nn.Identity}
 
 
-def make_activation(name):
-    """Return a new activation module from its name, as ``scratchnet.activation.make_activation``."""
-    return _BY_NAME[check_activation(name)]()
+def make_activation(activation):
+    """A new torch module computing ``activation`` (an ``Activation`` or a name such as ``"relu"``)."""
+    return make_module(activation, MODULES)
+
+
+def activation_of(module):
+    """The ``Activation`` a torch module computes, or ``TypeError`` naming one that is not an activation.
+
+    ``nn.ReLU(inplace=True)`` counts as ReLU (the values are the same).
+    """
+    return activation_of_module(module, MODULES)
+
+
+def _layer(linear, activation):
+    if type(linear) is not nn.Linear:
+        raise TypeError(f"expected an nn.Linear, got {type(linear).__name__}")
+    return Layer(linear.in_features, linear.out_features, linear.bias is not None, activation)
 
 
 class MLP(nn.Module):
@@ -90,27 +121,103 @@ class MLP(nn.Module):
 
     Args:
         sizes: widths ``(in_features, hidden..., out_features)``, at least two.
-        activation: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"heaviside"`` or
-            ``"identity"``; applied after every layer but the last.
+        activation: ``"relu"``, ``"sigmoid"``, ``"tanh"``, ``"heaviside"``,
+            ``"identity"`` or an ``Activation``; applied after every layer but the last.
         bias: whether the layers have biases.
+        output_activation: an activation after the last layer, or None (the default).
         device, dtype: passed to every ``nn.Linear``.
     """
 
-    def __init__(self, sizes, activation="relu", *, bias=True, device=None, dtype=None):
+    def __init__(self, sizes, activation="relu", *, bias=True, output_activation=None, device=None, dtype=None):
         super().__init__()
-        self.sizes = check_sizes(sizes)
-        self.activation_name = check_activation(activation)
-        for number, (n_in, n_out) in enumerate(zip(self.sizes[:-1], self.sizes[1:]), start=1):
-            setattr(self, f"fc{number}", nn.Linear(n_in, n_out, bias=bias, device=device, dtype=dtype))
+        if activation is None:
+            raise TypeError("an MLP has an activation between its layers; say 'identity' for a linear network")
+        architecture = Architecture.mlp(sizes, activation, bias=bias, output_activation=output_activation)
+        for name, layer in zip(architecture.layer_names, architecture.layers):
+            linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias, device=device, dtype=dtype)
+            setattr(self, name, linear)
         self.activation = make_activation(activation)
+        if output_activation is not None:
+            self.output_activation = make_activation(output_activation)
 
     @property
     def layers(self):
         """The Linear layers in order: ``[fc1, ..., fcN]``."""
-        return [getattr(self, f"fc{number}") for number in range(1, len(self.sizes))]
+        layers = []
+        while f"fc{len(layers) + 1}" in self._modules:
+            layers.append(self._modules[f"fc{len(layers) + 1}"])
+        return layers
 
     def forward(self, x):
         *hidden, last = self.layers
         for layer in hidden:
             x = self.activation(layer(x))
-        return last(x)
+        x = last(x)
+        output_activation = self._modules.get("output_activation")
+        return x if output_activation is None else output_activation(x)
+
+    @property
+    def architecture(self):
+        """``forward`` above, as an ``Architecture`` read from the modules as they are now."""
+        between = activation_of(self.activation)
+        output = self._modules.get("output_activation")
+        *hidden, last = self.layers
+        layers = [_layer(layer, between) for layer in hidden]
+        layers.append(_layer(last, None if output is None else activation_of(output)))
+        return Architecture(tuple(layers), "fc")
+
+
+def _sequential_architecture(sequential):
+    names = [name for name, _ in sequential.named_children()]
+    if names != [str(index) for index in range(len(names))]:
+        raise TypeError(f"an nn.Sequential with named modules {names} is not described (positions 0, 1, ... are)")
+    steps = []
+    for name, module in sequential.named_children():
+        try:
+            steps.append((name, _layer(module, None) if type(module) is nn.Linear else activation_of(module)))
+        except TypeError as error:
+            raise TypeError(f"Sequential module {name}: {error}") from None
+    return Architecture.from_sequence(steps)
+
+
+def architecture_of(module, purpose="this"):
+    """The ``Architecture`` of a torch network: ``Net``, ``MLP``, ``nn.Linear`` or an ``nn.Sequential`` chain.
+
+    A subclass with a ``forward`` of its own is refused (``TypeError``), as in
+    ``scratchnet.architecture.architecture_of``.
+    """
+    name = type(module).__name__
+    if type(module) is nn.Linear:
+        return Architecture((_layer(module, None),), "linear")
+    if type(module) is nn.Sequential:
+        return _sequential_architecture(module)
+    if isinstance(module, nn.Module) and hasattr(type(module), "architecture"):
+        if forward_follows_architecture(module):
+            return module.architecture
+        raise TypeError(
+            f"{purpose} refuses {name}: its forward is its own, and the architecture it inherits may not say "
+            "what it computes"
+        )
+    raise TypeError(
+        f"{purpose} needs a chain of Linear layers and activations (nn.Linear, nn.Sequential, torchnet.Net, "
+        f"torchnet.MLP); got {name}"
+    )
+
+
+def build(architecture, *, device=None, dtype=None):
+    """A new torch network computing ``architecture``: ``nn.Linear``, ``nn.Sequential`` or ``MLP`` by its naming."""
+    if not isinstance(architecture, Architecture):
+        raise TypeError(f"build() takes an Architecture, got {type(architecture).__name__}")
+    layers = architecture.layers
+    options = {"device": device, "dtype": dtype}
+    if architecture.naming == "linear":
+        return nn.Linear(layers[0].in_features, layers[0].out_features, bias=layers[0].bias, **options)
+    if architecture.naming == "sequential":
+        modules = []
+        for layer in layers:
+            modules.append(nn.Linear(layer.in_features, layer.out_features, bias=layer.bias, **options))
+            if layer.activation is not None:
+                modules.append(make_activation(layer.activation))
+        return nn.Sequential(*modules)
+    activation, bias, output_activation = architecture.mlp_options()
+    return MLP(architecture.sizes, activation, bias=bias, output_activation=output_activation, **options)

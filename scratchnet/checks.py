@@ -13,9 +13,6 @@ from .autograd import record
 #: The floating dtypes a scratchnet layer may hold (torch.float32, torch.float64).
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
-#: Activation names understood by ``MLP`` in both frameworks.
-ACTIVATION_NAMES = ("relu", "sigmoid", "tanh", "heaviside", "identity")
-
 
 def check_count(value, name, *, minimum=0):
     """Return ``value`` as an int >= ``minimum`` (bools are refused: ``True`` is not a size)."""
@@ -54,14 +51,6 @@ def check_sizes(sizes):
     if len(items) < 2:
         raise ValueError(f"sizes needs at least 2 widths (input and output), got {len(items)}: {items}")
     return tuple(check_count(size, f"sizes[{i}]", minimum=1) for i, size in enumerate(items))
-
-
-def check_activation(name):
-    """Return ``name`` if it is one of ``ACTIVATION_NAMES``."""
-    if name not in ACTIVATION_NAMES:
-        expected = ", ".join(repr(n) for n in ACTIVATION_NAMES)
-        raise ValueError(f"activation must be one of {expected}; got {name!r}")
-    return name
 
 
 def as_array(x, dtype, owner, what="input", *, differentiable=True):

@@ -1,0 +1,399 @@
+"""What a network *is*, written down once: its layers, their sizes, and the activation after each.
+
+Everything that needs to know what a network computes reads its ``Architecture``
+instead of working it out again: the networks build their layers from it
+(``MLP``, ``Sequential``, ``build``), ``infer`` compiles its fast path from it,
+checkpoint files record it, and ``compare`` derives its tolerances and builds
+twins from it. A network exposes it as ``net.architecture``::
+
+    >>> scratchnet.Net().architecture
+    Architecture(2 -> 4 -> 4 -> 1: fc1 relu, fc2 relu, fc3)
+
+The article's ``Net`` is three ``Layer``s::
+
+    Architecture((Layer(2, 4, activation="relu"), Layer(4, 4, activation="relu"), Layer(4, 1)), naming="fc")
+
+A ``Layer`` is one ``Linear`` (``y = x @ W.T + b``, ``W`` of shape
+``(out_features, in_features)``) and the ``Activation`` applied to its output,
+or None when nothing follows it. ``naming`` says how the layers are named in a
+state dict, which is how weights travel between frameworks and files:
+
+- ``"fc"``: ``fc1 ... fcN``, as the article's ``Net`` and ``MLP`` name them;
+- ``"sequential"``: positions in a ``Sequential`` (``torch.nn.Sequential``'s
+  names): every Linear and every activation takes the next index, so
+  ``Linear, ReLU, Linear`` names its weights ``0.weight`` and ``2.weight``, and
+  ``Linear, Linear`` (no activation in between) ``0.weight`` and ``1.weight``;
+- ``"linear"``: one Linear alone, whose weights are ``weight`` and ``bias``.
+
+An ``Architecture`` holds no weights and no dtype: it is what is computed, not
+with which numbers.
+"""
+
+import math
+from dataclasses import dataclass
+
+from .checks import check_count, check_sizes
+
+__all__ = [
+    "ACTIVATIONS",
+    "ACTIVATION_NAMES",
+    "NAMINGS",
+    "Activation",
+    "Architecture",
+    "Layer",
+    "activation_of_module",
+    "architecture_of",
+    "forward_follows_architecture",
+    "make_module",
+    "parse_activations",
+]
+
+#: Every activation an Architecture can say, with its settings and their defaults (torch's, where torch has it).
+ACTIVATIONS = {
+    "relu": {},
+    "sigmoid": {},
+    "tanh": {},
+    "heaviside": {"value": 0.5},  # the value at 0
+    "identity": {},
+}
+ACTIVATION_NAMES = tuple(ACTIVATIONS)
+
+#: How layers are named in a state dict (see the module docstring).
+NAMINGS = ("fc", "sequential", "linear")
+
+
+@dataclass(frozen=True, init=False)
+class Activation:
+    """An activation and its settings: ``Activation("relu")``, ``Activation("heaviside", value=0.0)``.
+
+    Every setting of the activation is held, defaults filled in, so two
+    Activations that compute the same function are equal.
+    """
+
+    name: str
+    settings: tuple  # sorted (setting, value) pairs
+
+    def __init__(self, name, **settings):
+        if not isinstance(name, str) or name not in ACTIVATIONS:
+            expected = ", ".join(repr(n) for n in ACTIVATION_NAMES)
+            raise ValueError(f"activation must be one of {expected}; got {name!r}")
+        known = ACTIVATIONS[name]
+        unknown = sorted(set(settings) - set(known))
+        if unknown:
+            allowed = ", ".join(known) or "none"
+            raise TypeError(f"activation {name!r} has no setting {', '.join(unknown)} (its settings: {allowed})")
+        values = {**known, **settings}
+        for key, value in values.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise ValueError(f"activation {name!r}: {key} must be a finite number, got {value!r}")
+        object.__setattr__(self, "name", name)
+        object.__setattr__(self, "settings", tuple(sorted((key, float(value)) for key, value in values.items())))
+
+    @property
+    def kwargs(self):
+        """The settings as a dict, e.g. ``{"value": 0.5}``."""
+        return dict(self.settings)
+
+    def __str__(self):
+        defaults = ACTIVATIONS[self.name]
+        changed = [f"{key}={value:g}" for key, value in self.settings if value != defaults[key]]
+        return f"{self.name}({', '.join(changed)})" if changed else self.name
+
+    def __repr__(self):
+        settings = "".join(f", {key}={value!r}" for key, value in self.settings)
+        return f"Activation({self.name!r}{settings})"
+
+    def to_dict(self):
+        return {"name": self.name, **self.kwargs}
+
+    @classmethod
+    def coerce(cls, value):
+        """An ``Activation`` from itself or a name; None stays None (no activation)."""
+        if value is None or isinstance(value, Activation):
+            return value
+        if isinstance(value, str):
+            return cls(value)
+        raise TypeError(f"an activation is a name such as 'relu', an Activation or None; got {type(value).__name__}")
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One ``Linear`` (``in_features -> out_features``, with or without bias) and the activation after it.
+
+    ``activation`` is an ``Activation``, a name (converted), or None: nothing
+    follows the layer (in a ``Sequential``, no module sits there).
+    """
+
+    in_features: int
+    out_features: int
+    bias: bool = True
+    activation: Activation = None
+
+    def __post_init__(self):
+        object.__setattr__(self, "in_features", check_count(self.in_features, "in_features"))
+        object.__setattr__(self, "out_features", check_count(self.out_features, "out_features"))
+        if not isinstance(self.bias, bool):
+            raise TypeError(f"bias must be True or False, got {self.bias!r}")
+        object.__setattr__(self, "activation", Activation.coerce(self.activation))
+
+    def to_dict(self):
+        activation = None if self.activation is None else self.activation.to_dict()
+        return {
+            "in_features": self.in_features,
+            "out_features": self.out_features,
+            "bias": self.bias,
+            "activation": activation,
+        }
+
+
+@dataclass(frozen=True)
+class Architecture:
+    """A network as a chain of ``Layer``s, and how its layers are named (``"fc"``, ``"sequential"``, ``"linear"``).
+
+    Raises ``ValueError`` (or ``TypeError``) if the layers do not chain (each
+    ``in_features`` is the ``out_features`` before it) or the naming cannot
+    name them.
+    """
+
+    layers: tuple
+    naming: str = "fc"
+
+    def __post_init__(self):
+        if isinstance(self.layers, (str, bytes, Layer)):
+            raise TypeError(f"layers must be a sequence of Layer, got {type(self.layers).__name__}")
+        layers = tuple(self.layers)
+        object.__setattr__(self, "layers", layers)
+        if not layers:
+            raise ValueError("an Architecture needs at least one layer")
+        strangers = [type(layer).__name__ for layer in layers if not isinstance(layer, Layer)]
+        if strangers:
+            raise TypeError(f"layers must be Layer objects, got {', '.join(strangers)}")
+        for number, (before, after) in enumerate(zip(layers, layers[1:]), start=2):
+            if after.in_features != before.out_features:
+                raise ValueError(
+                    f"layers do not chain: layer {number} takes {after.in_features} inputs "
+                    f"but the layer before gives {before.out_features}"
+                )
+        if self.naming not in NAMINGS:
+            raise ValueError(f"naming must be one of {', '.join(map(repr, NAMINGS))}; got {self.naming!r}")
+        if self.naming == "linear" and (len(layers) != 1 or layers[0].activation is not None):
+            raise ValueError("naming 'linear' is one Linear alone, without an activation")
+
+    # -- reading it -----------------------------------------------------------------------
+
+    @property
+    def sizes(self):
+        """The widths ``(in_features, out_features of each layer...)``, e.g. ``(2, 4, 4, 1)``."""
+        return (self.layers[0].in_features,) + tuple(layer.out_features for layer in self.layers)
+
+    @property
+    def activations(self):
+        """The activation after each layer (None where there is none)."""
+        return tuple(layer.activation for layer in self.layers)
+
+    @property
+    def layer_names(self):
+        """Each Linear's name in a state dict: ``("fc1", "fc2")``, ``("0", "2")`` or ``("",)``."""
+        if self.naming == "linear":
+            return ("",)
+        if self.naming == "fc":
+            return tuple(f"fc{number}" for number in range(1, len(self.layers) + 1))
+        names, position = [], 0
+        for layer in self.layers:
+            names.append(str(position))
+            position += 1 if layer.activation is None else 2
+        return tuple(names)
+
+    def parameter_names(self):
+        """Every parameter's state-dict name, in order: ``["fc1.weight", "fc1.bias", ...]``."""
+        names = []
+        for prefix, layer in zip(self.layer_names, self.layers):
+            dot = f"{prefix}." if prefix else ""
+            names += [f"{dot}weight"] + ([f"{dot}bias"] if layer.bias else [])
+        return names
+
+    @property
+    def hidden_activation(self):
+        """The one activation between layers when every layer but the last has the same; else None."""
+        between = {layer.activation for layer in self.layers[:-1]}
+        return between.pop() if len(between) == 1 else None
+
+    def __str__(self):
+        steps = []
+        for name, layer in zip(self.layer_names, self.layers):
+            step = name or "linear"
+            step += "" if layer.bias else " (no bias)"
+            steps.append(step if layer.activation is None else f"{step} {layer.activation}")
+        return f"{' -> '.join(map(str, self.sizes))}: {', '.join(steps)}"
+
+    def __repr__(self):
+        return f"Architecture({self})"
+
+    # -- making one -----------------------------------------------------------------------
+
+    @classmethod
+    def mlp(cls, sizes, activation="relu", *, bias=True, output_activation=None, naming="fc"):
+        """Linear layers of widths ``sizes``, ``activation`` after each but the last, ``output_activation`` last.
+
+        ``Architecture.mlp((2, 4, 4, 1))`` is the article's network.
+        """
+        sizes = check_sizes(sizes)
+        activation = Activation.coerce(activation)
+        output_activation = Activation.coerce(output_activation)
+        pairs = list(zip(sizes[:-1], sizes[1:]))
+        layers = [
+            Layer(n_in, n_out, bias, activation if number < len(pairs) else output_activation)
+            for number, (n_in, n_out) in enumerate(pairs, start=1)
+        ]
+        return cls(tuple(layers), naming)
+
+    @classmethod
+    def from_sequence(cls, steps):
+        """The ``"sequential"`` Architecture of ``(name, step)`` pairs, each step a ``Layer`` or an ``Activation``.
+
+        What a ``Sequential`` holds, in order: each Layer (its own activation
+        None) may be followed by one Activation. Anything else (an activation
+        first, two in a row) is a ``TypeError`` naming the step.
+        """
+        layers = []
+        for name, step in steps:
+            if isinstance(step, Layer):
+                layers.append(step)
+                continue
+            if not layers or layers[-1].activation is not None:
+                where = "first" if not layers else "right after another activation"
+                raise TypeError(
+                    f"Sequential module {name} ({step}) comes {where}: an Architecture is Linear layers, "
+                    "each followed by at most one activation"
+                )
+            last = layers.pop()
+            layers.append(Layer(last.in_features, last.out_features, last.bias, step))
+        if not layers:
+            raise TypeError("a Sequential without Linear layers has no architecture")
+        return cls(tuple(layers), "sequential")
+
+    def mlp_options(self):
+        """``(activation, bias, output_activation)`` of the ``MLP`` computing this, or ``ValueError``.
+
+        An MLP has one activation between all its layers and biases on all
+        layers or none; the last layer may have an activation of its own.
+        """
+        between = self.hidden_activation if len(self.layers) > 1 else Activation("relu")
+        biases = {layer.bias for layer in self.layers}
+        if between is None or len(biases) > 1:
+            raise ValueError(
+                f"an MLP (fc1 ... fcN) has one activation between all its layers and biases on all or none; "
+                f"{self} is not one: describe it with naming='sequential'"
+            )
+        return between, biases.pop(), self.layers[-1].activation
+
+    def to_dict(self):
+        """A JSON-ready dict (what checkpoint files record); ``Architecture.from_dict`` reads it back."""
+        return {"naming": self.naming, "layers": [layer.to_dict() for layer in self.layers]}
+
+    @classmethod
+    def from_dict(cls, data):
+        """Read ``to_dict``'s form back, refusing anything else with a ``ValueError`` that says what."""
+        if not isinstance(data, dict) or set(data) != {"naming", "layers"} or not isinstance(data["layers"], list):
+            raise ValueError(f"an architecture is {{'naming': ..., 'layers': [...]}}; got {_short(data)}")
+        layers = []
+        for number, item in enumerate(data["layers"], start=1):
+            keys = {"in_features", "out_features", "bias", "activation"}
+            if not isinstance(item, dict) or set(item) != keys:
+                raise ValueError(f"layer {number} must have exactly the keys {sorted(keys)}; got {_short(item)}")
+            activation = item["activation"]
+            if activation is not None:
+                if not isinstance(activation, dict) or not isinstance(activation.get("name"), str):
+                    raise ValueError(f"layer {number}: activation must be null or {{'name': ...}}; got {_short(item)}")
+                activation = Activation(**activation)
+            layers.append(Layer(item["in_features"], item["out_features"], item["bias"], activation))
+        return cls(tuple(layers), data["naming"])
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
+
+
+def parse_activations(text):
+    """``"relu"`` -> ``"relu"``; ``"relu,relu,sigmoid"`` -> a list, one per layer (``none`` for no activation).
+
+    What a command line's ``--activation`` takes. Raises ``ValueError`` naming the unknown names.
+    """
+    parts = [part.strip() for part in str(text).split(",")]
+    allowed = set(ACTIVATION_NAMES) | {"none"}
+    unknown = [part for part in parts if part not in allowed]
+    if unknown or not text:
+        raise ValueError(
+            f"expected an activation ({', '.join(ACTIVATION_NAMES)}) or one per layer such as relu,relu,none; "
+            f"got {text!r}"
+        )
+    if len(parts) == 1:
+        return parts[0] if parts[0] != "none" else None
+    return [None if part == "none" else part for part in parts]
+
+
+def make_module(activation, modules):
+    """A new module computing ``activation`` (an ``Activation`` or a name), from ``modules``: name -> class.
+
+    Each framework passes its own table (``scratchnet.activation.MODULES``, ``torchnet.nets.MODULES``).
+    """
+    activation = Activation.coerce(activation)
+    if activation is None:
+        raise TypeError("an activation module needs an activation, got None")
+    return modules[activation.name](**activation.kwargs)
+
+
+def activation_of_module(module, modules):
+    """The ``Activation`` a module computes, by its exact class in ``modules``; else ``TypeError`` naming it.
+
+    Only the classes of the table count, not subclasses: a subclass may
+    compute something else in its own ``forward``. Settings are read from the
+    module's attributes of the same names.
+    """
+    for name, klass in modules.items():
+        if type(module) is klass:
+            return Activation(name, **{setting: getattr(module, setting) for setting in ACTIVATIONS[name]})
+    raise TypeError(
+        f"{type(module).__name__} is not an activation an Architecture can describe "
+        f"(expected one of {', '.join(k.__name__ for k in modules.values())})"
+    )
+
+
+def forward_follows_architecture(net):
+    """True when the class that defines ``net.forward`` also defines ``net.architecture``.
+
+    A network's ``architecture`` describes the ``forward`` written beside it. A
+    subclass that writes its own ``forward`` (a learner's ``Net`` with tanh,
+    say) without its own ``architecture`` computes something the inherited
+    description may not say, so whatever reads the description (``infer``,
+    checkpoint files, ``compare``) must refuse it rather than guess.
+    """
+    owners = {}
+    for klass in type(net).__mro__:
+        for attribute in ("forward", "architecture"):
+            if attribute not in owners and attribute in vars(klass):
+                owners[attribute] = klass
+    return "architecture" in owners and owners.get("forward") is owners["architecture"]
+
+
+def architecture_of(net, purpose):
+    """``net.architecture``, once it is sure to describe ``net``'s forward; else a ``TypeError`` naming the class.
+
+    ``purpose`` names the caller in the message, e.g. ``"infer()"``.
+    """
+    name = type(net).__name__
+    if not hasattr(type(net), "architecture"):
+        raise TypeError(
+            f"{purpose} needs a network that states its architecture (Linear, Net, MLP, Sequential, or a class "
+            f"with an `architecture` property); got {name}"
+        )
+    if not forward_follows_architecture(net):
+        owner = next(k for k in type(net).__mro__ if "forward" in vars(k)).__name__
+        described = next(k for k in type(net).__mro__ if "architecture" in vars(k)).__name__
+        raise TypeError(
+            f"{purpose} refuses {name}: its forward is written in {owner}, but its architecture describes "
+            f"{described}'s forward, so it may not say what {name} computes. Call the network itself, or give "
+            f"{owner} an `architecture` property that says what its forward does"
+        )
+    return net.architecture

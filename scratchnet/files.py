@@ -1,0 +1,57 @@
+"""How the project writes a file: to a temporary file beside it, then renamed into place.
+
+A reader never sees half a file, and a failure (full disk, an exception, a
+Ctrl-C) leaves the old file as it was. Every file the project writes goes
+through ``atomic_path``.
+"""
+
+import errno
+import os
+import stat
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+
+__all__ = ["atomic_path"]
+
+
+@contextmanager
+def atomic_path(path):
+    """Yield a temporary path beside ``path``; on success rename it over ``path``, on failure remove it.
+
+    A symbolic link is written through (its target is replaced, the link
+    stays); an existing file keeps its permissions. Saving over something that
+    is not a regular file (a directory, a FIFO, a device) raises ``OSError``
+    before anything is written.
+    """
+    target = Path(os.path.realpath(os.fspath(path)))
+    mode = _existing_mode(target)
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(handle)
+    try:
+        yield Path(temporary)
+        if mode is None:  # a new file gets the usual permissions, not mkstemp's 0o600
+            umask = os.umask(0)
+            os.umask(umask)
+            mode = 0o666 & ~umask
+        os.chmod(temporary, mode)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+
+
+def _existing_mode(target):
+    """The permissions of the regular file at ``target``, None if there is none; ``OSError`` for anything else."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        return None
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory; refusing to write over it", str(target))
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO or a device?); refusing to write over it", str(target))
+    return stat.S_IMODE(info.st_mode)
