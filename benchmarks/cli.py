@@ -14,7 +14,16 @@ from compare import compare_outputs
 from compare.forward import torch_unit_roundoff
 from compare.tolerance import linear_chain, reference_with_bounds, unit_roundoff
 from scratchnet.architecture import ACTIVATION_NAMES, Architecture
-from scratchnet.command_line import ArgumentParser, count_arg, sizes_arg
+from scratchnet.command_line import (
+    ArgumentParser,
+    count_arg,
+    fits_in_memory,
+    output_folder_arg,
+    positive_float,
+    run_command,
+    seed_arg,
+    sizes_arg,
+)
 from scratchnet.progress import Progress
 
 from .backends import BACKENDS, Backends, Unavailable
@@ -45,7 +54,7 @@ def _list_of(choices, name):
 
 
 def _counts(text):
-    return [count_arg(1)(item) for item in text.split(",")]
+    return [count_arg(1, 2**40)(item) for item in text.split(",")]
 
 
 def build_parser():
@@ -64,10 +73,23 @@ def build_parser():
     parser.add_argument(
         "--devices", type=_list_of(("cpu", "cuda"), "devices"), help="default: cpu, and cuda if available"
     )
-    parser.add_argument("--threads", type=_counts, help=f"thread counts, e.g. 1,2 (default: {os.cpu_count()}, all)")
-    parser.add_argument("--min-run-time", type=float, help="seconds per measurement (default 0.25, --quick 0.02)")
-    parser.add_argument("--seed", type=count_arg(0), default=0)
-    parser.add_argument("--out", type=Path, default=Path("benchmark-results"), help="where the JSON and PNG go")
+    parser.add_argument(
+        "--threads",
+        type=lambda text: [count_arg(1, 1024)(t) for t in text.split(",")],
+        help=f"thread counts, e.g. 1,2 (default: {os.cpu_count()}, all)",
+    )
+    parser.add_argument(
+        "--min-run-time",
+        type=lambda text: positive_float(text, maximum=60),
+        help="seconds per measurement, at most 60 (default 0.25, --quick 0.02)",
+    )
+    parser.add_argument("--seed", type=seed_arg, default=0)
+    parser.add_argument(
+        "--out",
+        type=lambda text: Path(output_folder_arg(text)),
+        default=Path("benchmark-results"),
+        help="where the JSON and PNG go (checked writable before anything is measured)",
+    )
     return parser
 
 
@@ -239,18 +261,22 @@ def _peak(peaks, kind, device, threads, dtype=None):
 def main(argv=None):
     import sys
 
-    parser = build_parser()
     argv = sys.argv[1:] if argv is None else list(argv)
+    return run_command(lambda: _main(argv), "python -m benchmarks")
+
+
+def _main(argv):
+    parser = build_parser()
     args = parser.parse_args(argv)
     args.argv = argv
-    if args.min_run_time is not None and not args.min_run_time > 0:
-        parser.error("argument --min-run-time: expected a positive number of seconds")
     if args.devices and "cuda" in args.devices and not torch.cuda.is_available():
         parser.error("argument --devices: CUDA is not available on this machine")
-    try:
-        args.out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        parser.error(f"argument --out: cannot create {args.out}: {error.strerror}")
+    widest = max(max(args.sizes) if args.sizes else 0, *(max(w.sizes) for w in WORKLOADS.values()))
+    for batch in args.batches or ():
+        try:
+            fits_in_memory(8 * batch * widest, f"a batch of {batch} at width {widest}")
+        except ValueError as error:
+            parser.error(f"argument --batches: {error}")
     started = time.monotonic()
     document = run(args)
     document["seconds"] = round(time.monotonic() - started, 1)

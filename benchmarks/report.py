@@ -4,6 +4,8 @@ import json
 
 import numpy as np
 
+from scratchnet.files import atomic_path
+
 __all__ = ["crossovers", "table", "write_json", "write_plot"]
 
 
@@ -121,7 +123,7 @@ def _seconds(value):
 
 
 def write_json(path, document):
-    with open(path, "w") as out:
+    with atomic_path(path) as temporary, open(temporary, "w") as out:
         json.dump(document, out, indent=1, default=_jsonable)
         out.write("\n")
 
@@ -185,5 +187,6 @@ def write_plot(path, records, machine):
         axis.set_visible(False)
     figure.suptitle(f"forward pass: time per sample ({machine['cpu']}; GPU: {machine['gpu'] or 'none'})", fontsize=10)
     figure.tight_layout()
-    figure.savefig(path, dpi=110)
+    with atomic_path(path) as temporary:
+        figure.savefig(temporary, dpi=110)
     plt.close(figure)

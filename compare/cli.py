@@ -23,7 +23,17 @@ import torchnet
 from scratchnet.__main__ import LINEAR_XOR, figures_command
 from scratchnet.architecture import Architecture, Layer, parse_activations
 from scratchnet.checkpoint import CheckpointError, recorded_architecture
-from scratchnet.command_line import ArgumentParser, add_figure_arguments, add_gate_arguments, count_arg, sizes_arg
+from scratchnet.command_line import (
+    ArgumentParser,
+    add_figure_arguments,
+    add_gate_arguments,
+    count_arg,
+    fits_in_memory,
+    path_arg,
+    run_command,
+    seed_arg,
+    sizes_arg,
+)
 from scratchnet.gates import GATES
 
 from .checkpoint import load_network, load_state_dict_file
@@ -60,11 +70,14 @@ def build_parser():
         "layer such as relu,relu,sigmoid (none: no activation)",
     )
     parser.add_argument(
-        "--checkpoint", metavar="FILE", help="compare your own network: a .safetensors file or a torch.save state dict"
+        "--checkpoint",
+        metavar="FILE",
+        type=path_arg,
+        help="compare your own network: a .safetensors file or a torch.save state dict",
     )
     parser.add_argument("--dtype", choices=("float32", "float64"), help="default: float32, or the checkpoint's")
     parser.add_argument("--batch", type=count_arg(0), default=4, help="number of random inputs (default: 4)")
-    parser.add_argument("--seed", type=count_arg(0), default=0, help="seed of the weights and inputs (default: 0)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seed of the weights and inputs (default: 0)")
     parser.add_argument(
         "--direction", choices=DIRECTIONS, default=DIRECTIONS[0], help="which way the weights are copied"
     )
@@ -109,21 +122,46 @@ def _print_side_by_side(x, outputs, limit=8):
 
 
 def main(argv=None):
+    """``python -m compare [train | figures] ...``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "train":
-        return train_main(argv[1:])
+        return run_command(lambda: train_main(argv[1:]), "python -m compare train")
     if argv and argv[0] == "figures":
-        return figures_main(argv[1:])
+        return run_command(lambda: figures_main(argv[1:]), "python -m compare figures")
+    return run_command(lambda: compare_main(argv), "python -m compare")
+
+
+def check_device(text):
+    """A torch device this machine has: ``cpu``, or ``cuda``/``cuda:N`` where CUDA is present; else ValueError."""
+    try:
+        device = torch.device(text)
+    except (RuntimeError, TypeError, ValueError) as error:
+        raise ValueError(str(error).splitlines()[0] if str(error) else text) from None
+    if device.type == "cpu":
+        return device
+    if device.type != "cuda":
+        raise ValueError(f"{text!r}: this command runs on cpu or cuda")
+    if not torch.cuda.is_available():
+        raise ValueError("CUDA is not available on this machine")
+    if device.index is not None and device.index >= torch.cuda.device_count():
+        raise ValueError(f"{text!r}: this machine has {torch.cuda.device_count()} CUDA device(s)")
+    return device
+
+
+def compare_main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
-        device = torch.device(args.device)
-    except RuntimeError as error:
+        device = check_device(args.device)
+    except ValueError as error:
         parser.error(f"argument --device: {error}")
-    if device.type == "cuda" and not torch.cuda.is_available():
-        parser.error("argument --device: CUDA is not available on this machine")
     if args.checkpoint and args.sizes:
         parser.error("argument --sizes: not with --checkpoint (the file says the sizes)")
+    widest = max(args.sizes or (4,))
+    try:
+        fits_in_memory(8 * args.batch * widest, f"--batch {args.batch} at width {widest}")
+    except ValueError as error:
+        parser.error(f"argument --batch: {error}")
 
     if args.checkpoint:
         scratch_net, torch_net = _from_checkpoint(parser, args, device)

@@ -9,7 +9,7 @@ train`` and ``python -m compare figures``.
 
 import numpy as np
 
-from .command_line import ArgumentParser, add_figure_arguments, add_gate_arguments, count_arg
+from .command_line import ArgumentParser, add_figure_arguments, add_gate_arguments, count_arg, run_command
 from .gates import GATES, describe_network, gate_network, train_gate
 from .progress import Progress
 
@@ -56,11 +56,7 @@ def figures_command(args, table=None, prog="python -m scratchnet"):
     from pathlib import Path
 
     table = figures.FIGURES if table is None else table
-    out = Path(args.out)
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as error:
-        raise SystemExit(f"{prog} figures: error: argument --out: cannot create {out}: {error.strerror}") from None
+    out = Path(args.out)  # created and checked writable when the options were read
     names = args.only or list(table)
     suffixes = {"png": [".png"], "svg": [".svg"], "both": [".png", ".svg"]}[args.format]
     seeded = {"boundaries", "training"}
@@ -133,8 +129,11 @@ LINEAR_XOR = (
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
-    return figures_command(args) if args.command == "figures" else train_command(args)
+    def command():
+        args = build_parser().parse_args(argv)
+        return figures_command(args) if args.command == "figures" else train_command(args)
+
+    return run_command(command, "python -m scratchnet")
 
 
 if __name__ == "__main__":

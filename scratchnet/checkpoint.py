@@ -19,9 +19,13 @@ from its name (``detect_format``). Every problem with a file's content raises
 usual ``OSError``.
 """
 
+import errno
 import json
+import math
 import os
 import re
+import stat
+import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -34,6 +38,7 @@ from .nets import build
 
 __all__ = [
     "CheckpointError",
+    "CheckpointWarning",
     "FileLayers",
     "architecture_for",
     "detect_format",
@@ -42,6 +47,8 @@ __all__ = [
     "load_network",
     "load_state_dict_file",
     "network_from_state_dict",
+    "open_regular",
+    "printable",
     "recorded_architecture",
     "save_safetensors",
 ]
@@ -56,6 +63,24 @@ class CheckpointError(ValueError):
 
 # -- which format ---------------------------------------------------------------------------
 
+#: The longest safetensors header read (the safetensors package's own limit).
+MAX_HEADER_BYTES = 100_000_000
+
+
+def open_regular(path):
+    """Open ``path`` for reading in binary, refusing what is not a regular file before it can block.
+
+    A FIFO would make ``open`` wait for a writer forever; a directory or a
+    device is no checkpoint. Raises ``OSError`` (``IsADirectoryError`` for a
+    directory) naming the path.
+    """
+    info = os.stat(path)  # FileNotFoundError as usual
+    if stat.S_ISDIR(info.st_mode):
+        raise IsADirectoryError(errno.EISDIR, "is a directory, not a checkpoint file", printable(path))
+    if not stat.S_ISREG(info.st_mode):
+        raise OSError(errno.EINVAL, "not a regular file (a FIFO, a socket or a device?)", printable(path))
+    return open(path, "rb")
+
 
 def detect_format(path):
     """``"safetensors"``, ``"torch"`` (``torch.save``'s zip or legacy pickle) or None, from the file's layout.
@@ -63,8 +88,9 @@ def detect_format(path):
     safetensors: an 8-byte little-endian header length ``n``, then a header
     that starts with ``{``, all within the file. torch: a zip archive
     (``PK\\x03\\x04``) or a pickle (``\\x80`` and a protocol number 2 to 5).
+    The name of the file plays no part.
     """
-    with open(path, "rb") as file:
+    with open_regular(path) as file:
         head = file.read(9)
         size = os.fstat(file.fileno()).st_size
     if len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size:
@@ -76,55 +102,137 @@ def detect_format(path):
 
 # -- reading files --------------------------------------------------------------------------
 
+#: safetensors dtypes read into NumPy; float16 and bfloat16 are widened to float32 (exactly), with a warning.
+SAFETENSORS_DTYPES = {
+    "F64": np.float64,
+    "F32": np.float32,
+    "F16": np.float16,
+    "BF16": np.uint16,  # the top half of a float32: widened below
+    "I64": np.int64,
+    "I32": np.int32,
+    "I16": np.int16,
+    "I8": np.int8,
+    "U8": np.uint8,
+}
+
+
+class CheckpointWarning(UserWarning):
+    """Something was done to a file's values to read them (float16 or bfloat16 widened to float32)."""
+
 
 def load_state_dict_file(path):
     """Read a ``.safetensors`` file into an ordered ``{name: numpy array}``.
 
+    Every tensor's dtype, shape and place in the file is checked against the
+    file's real size before anything is read, so a file cannot ask for more
+    memory than it holds. float16 and bfloat16 tensors are widened to float32
+    (exactly), and a ``CheckpointWarning`` names them.
+
     Raises:
-        CheckpointError: not a safetensors file, truncated or corrupted; a
-            PyTorch file (reading it needs torch: ``compare.load_state_dict_file``).
-        OSError: the path cannot be read.
+        CheckpointError: not a safetensors file, truncated or corrupted, a
+            dtype NumPy cannot hold; a PyTorch file (reading it needs torch:
+            ``compare.load_state_dict_file``).
+        OSError: the path cannot be read, or is not a regular file.
     """
     kind = detect_format(path)
     if kind == "torch":
         raise CheckpointError(
-            f"{path}: a PyTorch file (torch.save); reading it needs torch: use compare.load_network "
+            f"{printable(path)}: a PyTorch file (torch.save); reading it needs torch: use compare.load_network "
             "or python -m compare --checkpoint (pip install torch), or save it as safetensors"
         )
     if kind is None:
-        raise CheckpointError(f"{path}: not a checkpoint (expected a .safetensors file or one written by torch.save)")
-    try:
-        from safetensors.numpy import load_file
-    except ImportError:
         raise CheckpointError(
-            f"{path}: reading safetensors needs the safetensors package (pip install safetensors)"
-        ) from None
+            f"{printable(path)}: not a checkpoint (expected a .safetensors file or one written by torch.save)"
+        )
+    with open_regular(path) as file:
+        header, _ = _read_header(file, path)
+        data = file.read()
+    arrays, widened = OrderedDict(), []
+    for name in sorted(header, key=natural_order):
+        arrays[name], was = _tensor(name, header[name], data, path)
+        if was:
+            widened.append(f"{printable(name)} ({was})")
+    if widened:
+        warnings.warn(
+            f"{printable(path)}: widened to float32, exactly: {', '.join(widened[:10])}"
+            + (f" and {len(widened) - 10} more" if len(widened) > 10 else ""),
+            CheckpointWarning,
+            stacklevel=2,
+        )
+    return arrays
+
+
+def _read_header(file, path):
+    """The tensors' entries of a safetensors header, and its ``__metadata__`` (or None), checked for form."""
+    length = int.from_bytes(file.read(8), "little")
+    if length > MAX_HEADER_BYTES:
+        raise CheckpointError(f"{printable(path)}: a safetensors header of {length} bytes (at most {MAX_HEADER_BYTES})")
     try:
-        tensors = load_file(os.fspath(path))
-    except Exception as error:  # the Rust parser's SafetensorError, or NumPy refusing a dtype
+        header = json.loads(file.read(length))
+    except (ValueError, UnicodeDecodeError, RecursionError) as error:
+        raise CheckpointError(f"{printable(path)}: not a valid safetensors header ({first_line(error)})") from None
+    if not isinstance(header, dict):
+        raise CheckpointError(f"{printable(path)}: not a valid safetensors header (not a JSON object)")
+    metadata = header.pop("__metadata__", None)
+    if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
+        raise CheckpointError(f"{printable(path)}: not a valid safetensors header (__metadata__ must map to strings)")
+    return header, metadata
+
+
+def _tensor(name, entry, data, path):
+    """One tensor of a safetensors file, checked against the bytes there are; and what it was widened from."""
+    where = f"{printable(path)}: tensor {printable(name)}"
+    if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
+        raise CheckpointError(f"{where}: expected dtype, shape and data_offsets, got {printable(_short(entry))}")
+    dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
+    if dtype not in SAFETENSORS_DTYPES:
         raise CheckpointError(
-            f"{path}: not a valid safetensors file ({type(error).__name__}: {first_line(error)})"
-        ) from None
-    return OrderedDict((name, tensors[name]) for name in sorted(tensors, key=natural_order))
+            f"{where}: dtype {printable(dtype)} is not supported (supported: {', '.join(SAFETENSORS_DTYPES)})"
+        )
+    if not (isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape) and len(shape) <= 8):
+        raise CheckpointError(f"{where}: shape must be a list of at most 8 sizes >= 0, got {printable(_short(shape))}")
+    if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(n) is int for n in offsets)):
+        raise CheckpointError(f"{where}: data_offsets must be [begin, end], got {printable(_short(offsets))}")
+    itemsize = np.dtype(SAFETENSORS_DTYPES[dtype]).itemsize
+    begin, end = offsets
+    claimed = math.prod(shape) * itemsize  # Python ints: no overflow, whatever the file claims
+    if not 0 <= begin <= end <= len(data) or end - begin != claimed:
+        raise CheckpointError(
+            f"{where}: shape {shape} of {dtype} needs {claimed} bytes, but the file gives it bytes {begin} to {end} "
+            f"of {len(data)}"
+        )
+    values = np.frombuffer(data, SAFETENSORS_DTYPES[dtype], claimed // itemsize, begin).reshape(shape)
+    if dtype == "BF16":
+        return (values.astype(np.uint32) << 16).view(np.float32), "bfloat16"
+    if dtype == "F16":
+        return values.astype(np.float32), "float16"
+    return values.copy(), None
+
+
+def _short(value):
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."
 
 
 def recorded_architecture(path):
     """The ``Architecture`` a safetensors file records in its metadata, or None if it records none."""
     if detect_format(path) != "safetensors":
         return None
-    with open(path, "rb") as file:
-        length = int.from_bytes(file.read(8), "little")
-        try:
-            header = json.loads(file.read(length))
-        except (ValueError, UnicodeDecodeError) as error:
-            raise CheckpointError(f"{path}: not a valid safetensors header ({first_line(error)})") from None
-    metadata = header.get("__metadata__") if isinstance(header, dict) else None
-    if not isinstance(metadata, dict) or METADATA_KEY not in metadata:
+    with open_regular(path) as file:
+        _, metadata = _read_header(file, path)
+    if metadata is None or METADATA_KEY not in metadata:
         return None
     try:
         return Architecture.from_dict(json.loads(metadata[METADATA_KEY]))
-    except (TypeError, ValueError) as error:
-        raise CheckpointError(f"{path}: its recorded architecture cannot be read ({first_line(error)})") from None
+    except (TypeError, ValueError, RecursionError) as error:
+        raise CheckpointError(
+            f"{printable(path)}: its recorded architecture cannot be read ({printable(first_line(error))})"
+        ) from None
+
+
+def printable(text):
+    """``text`` with control and other unprintable characters escaped: a name cannot clear a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def first_line(error):
@@ -168,6 +276,9 @@ class FileLayers:
         return text
 
 
+#: A layer number longer than this is no real network's (and would make int() slow or refuse it).
+MAX_LAYER_DIGITS = 9
+
 _LAYER_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<layer>fc[0-9]+|[0-9]+)\.(?P<kind>weight|bias)$")
 
 
@@ -199,7 +310,10 @@ def file_layers(state_dict):
     if strangers:
         raise CheckpointError(f"not a chain of Linear layers: unexpected tensors {_names(strangers)}")
     if len(prefixes) > 1:
-        raise CheckpointError(f"not one network: keys have different prefixes {sorted(prefixes)}")
+        raise CheckpointError(f"not one network: keys have different prefixes {_names(sorted(prefixes))}")
+    too_long = [layer for layer in layers if len(layer.lstrip("fc")) > MAX_LAYER_DIGITS]
+    if too_long:
+        raise CheckpointError(f"layer numbers of more than {MAX_LAYER_DIGITS} digits: {_names(too_long)}")
     naming, order = _layer_order(layers)
     arrays = {key: _as_array(key, state_dict[key]) for key in state_dict}
     keys, shapes, problems = [], [], []
@@ -207,24 +321,24 @@ def file_layers(state_dict):
     for position, layer in enumerate(order):
         weight_key, bias_key = layers[layer].get("weight"), layers[layer].get("bias")
         if weight_key is None:
-            problems.append(f"{bias_key} has no weight beside it")
+            problems.append(f"{printable(bias_key)} has no weight beside it")
             previous = None
             continue
         weight = arrays[weight_key]
         if weight.ndim != 2:
             problems.append(
-                f"{weight_key} has shape {weight.shape}: a Linear weight is 2-D (out_features, in_features)"
+                f"{printable(weight_key)} has shape {weight.shape}: a Linear weight is 2-D (out_features, in_features)"
             )
             previous = None
             continue
         out_features, in_features = weight.shape
         if position > 0 and previous is not None and in_features != previous:
-            problems.append(f"{weight_key} takes {in_features} inputs but the layer before gives {previous}")
+            problems.append(f"{printable(weight_key)} takes {in_features} inputs but the layer before gives {previous}")
         if min(weight.shape) < 1:
-            problems.append(f"{weight_key} has shape {weight.shape}: layer widths must be at least 1")
+            problems.append(f"{printable(weight_key)} has shape {weight.shape}: layer widths must be at least 1")
         previous = out_features
         if bias_key is not None and arrays[bias_key].shape != (out_features,):
-            problems.append(f"{bias_key} has shape {arrays[bias_key].shape}, expected ({out_features},)")
+            problems.append(f"{printable(bias_key)} has shape {arrays[bias_key].shape}, expected ({out_features},)")
         keys.append((weight_key, bias_key))
         shapes.append((in_features, out_features))
     if problems:
@@ -261,21 +375,23 @@ def _layer_order(layers):
                 f"not a chain of Linear layers: Sequential indices with leading zeros {_names(names)}"
             )
         return "sequential", sorted(names, key=int)
-    raise CheckpointError(f"not one naming scheme: layers named {sorted(names)} mix fcN and Sequential indices")
+    raise CheckpointError(f"not one naming scheme: layers named {_names(sorted(names))} mix fcN and Sequential indices")
 
 
 def _as_array(key, value):
     try:
         array = np.asarray(value)
     except Exception as error:
-        raise CheckpointError(f"{key} is not an array ({type(value).__name__}: {first_line(error)})") from None
+        raise CheckpointError(
+            f"{printable(key)} is not an array ({type(value).__name__}: {first_line(error)})"
+        ) from None
     if array.dtype.kind not in "fiu":
-        raise CheckpointError(f"{key} holds {array.dtype}, not numbers")
+        raise CheckpointError(f"{printable(key)} holds {array.dtype}, not numbers")
     return array
 
 
 def _names(keys):
-    keys = [repr(k) if not isinstance(k, str) else k for k in keys]
+    keys = [printable(k) if isinstance(k, str) else printable(repr(k)) for k in keys]
     return ", ".join(keys[:10]) + (f" and {len(keys) - 10} more" if len(keys) > 10 else "")
 
 
@@ -346,23 +462,29 @@ def network_from_state_dict(state_dict, activation=None, *, recorded=None, sourc
     layers = file_layers(state_dict)
     if recorded is not None:
         architecture = recorded
-        if [f"{layers.prefix}{name}" for name in recorded.parameter_names()] != _file_keys(layers):
-            raise CheckpointError(f"{source}: its tensors do not fit the architecture it records ({recorded})")
+        shapes = [(layer.in_features, layer.out_features) for layer in recorded.layers]
+        names = [f"{layers.prefix}{name}" for name in recorded.parameter_names()]
+        if names != _file_keys(layers) or shapes != list(layers.shapes) or recorded.naming != layers.naming:
+            raise CheckpointError(
+                f"{printable(source)}: its tensors ({layers.describe()}) do not fit the architecture it records "
+                f"({printable(recorded)})"
+            )
         if activation is not None and architecture_for(layers, activation) != recorded:
             raise CheckpointError(
-                f"{source} records {recorded}, and activation={activation!r} contradicts it; leave activation out"
+                f"{printable(source)} records {recorded}, and activation={activation!r} contradicts it; "
+                "leave activation out"
             )
     elif activation is None:
         raise CheckpointError(
-            f"{source} does not record its activations ({layers.describe()}): say them, e.g. activation='relu' "
-            "(between layers) or one per layer such as ['relu', 'relu', None]"
+            f"{printable(source)} does not record its activations ({layers.describe()}): say them, e.g. "
+            "activation='relu' (between layers) or one per layer such as ['relu', 'relu', None]"
         )
     else:
         architecture = architecture_for(layers, activation)
     try:
         net = build(architecture, dtype=layers.dtype)
     except ValueError as error:  # e.g. fc names with biases on some layers only: no MLP computes that
-        raise CheckpointError(f"{source}: {error}") from None
+        raise CheckpointError(f"{printable(source)}: {error}") from None
     ours = architecture.parameter_names()
     net.load_state_dict({name: state_dict[key] for name, key in zip(ours, _file_keys(layers))})
     return net

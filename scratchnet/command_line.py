@@ -2,17 +2,31 @@
 
 import argparse
 import math
+import os
+import sys
+import tempfile
 
 from .checks import check_count, check_sizes
 
 __all__ = [
     "ArgumentParser",
+    "MAX_SEED",
     "add_figure_arguments",
     "add_gate_arguments",
     "count_arg",
+    "fits_in_memory",
+    "output_folder_arg",
+    "path_arg",
     "positive_float",
+    "run_command",
+    "seed_arg",
     "sizes_arg",
 ]
+
+#: Seeds are what both NumPy and torch accept: 0 to 2**64 - 1.
+MAX_SEED = 2**64 - 1
+#: The most a single array a command makes may take: half of this machine's memory.
+MEMORY_BUDGET = (os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2 if hasattr(os, "sysconf") else 2**33
 
 #: Activations a gate network can be trained with (Heaviside has no useful gradient).
 TRAINABLE = ("relu", "sigmoid", "tanh", "identity")
@@ -26,42 +40,111 @@ class ArgumentParser(argparse.ArgumentParser):
 
 
 def sizes_arg(text):
-    """Parse ``"2,4,4,1"`` into layer widths."""
+    """Parse ``"2,4,4,1"`` into layer widths, each small enough for its weights to fit in memory."""
     try:
-        return check_sizes(int(part) for part in text.split(","))
+        sizes = check_sizes(int(part) if len(part.strip()) <= 12 else -1 for part in text.split(","))
+        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
+            fits_in_memory(8 * n_in * n_out, f"a {n_in} x {n_out} weight")
+        return sizes
     except (TypeError, ValueError) as error:
         raise argparse.ArgumentTypeError(
             f"expected comma-separated positive widths such as 2,4,4,1, got {text!r} ({error})"
         ) from None
 
 
-def count_arg(minimum):
-    """An argparse type: an integer >= ``minimum``."""
+def count_arg(minimum, maximum=None):
+    """An argparse type: an integer from ``minimum`` to ``maximum`` (None: no upper limit)."""
+    span = f">= {minimum}" if maximum is None else f"from {minimum} to {maximum}"
 
     def parse(text):
-        try:
-            return check_count(int(text), "value", minimum=minimum)
-        except (TypeError, ValueError):
-            raise argparse.ArgumentTypeError(f"expected an integer >= {minimum}, got {text!r}") from None
+        value = None
+        if len(text.strip()) <= 40:  # int() of a huge string is slow, or refused
+            try:
+                value = check_count(int(text), "value", minimum=minimum)
+            except (TypeError, ValueError):
+                pass
+        if value is None or (maximum is not None and value > maximum):
+            raise argparse.ArgumentTypeError(f"expected an integer {span}, got {text!r}")
+        return value
 
-    parse.__name__ = f"integer >= {minimum}"
+    parse.__name__ = f"integer {span}"
     return parse
 
 
-def positive_float(text):
-    """An argparse type: a finite number > 0."""
+#: ``--seed``: what NumPy and torch both accept.
+seed_arg = count_arg(0, MAX_SEED)
+
+
+def positive_float(text, maximum=math.inf):
+    """An argparse type: a finite number > 0 (and <= ``maximum``)."""
     try:
         value = float(text)
     except ValueError:
         value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    if not (math.isfinite(value) and 0 < value <= maximum):
+        limit = "" if maximum == math.inf else f" at most {maximum:g}"
+        raise argparse.ArgumentTypeError(f"expected a positive finite number{limit}, got {text!r}")
     return value
 
 
+def fits_in_memory(nbytes, what):
+    """``ValueError`` unless an array of ``nbytes`` fits in half of this machine's memory."""
+    if nbytes > MEMORY_BUDGET:
+        raise ValueError(f"{what} would take {nbytes / 2**30:.3g} GiB, more than half of this machine's memory")
+
+
+def path_arg(text):
+    """An argparse type: a path to read, not empty."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a path, got an empty one")
+    return text
+
+
+def output_folder_arg(text):
+    """An argparse type: a folder to write into, created if need be and checked writable now, before any work."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError("expected a folder, got an empty path")
+    try:
+        os.makedirs(text, exist_ok=True)
+        with tempfile.TemporaryFile(dir=text):
+            pass
+    except OSError as error:
+        raise argparse.ArgumentTypeError(f"cannot write into {text!r}: {error.strerror or error}") from None
+    return text
+
+
+def run_command(main, prog):
+    """Run ``main()`` as a command: Ctrl-C is one line and status 130, a closed pipe ends it quietly (141).
+
+    Bad arguments are argparse's business (one line, status 2); status 1 stays
+    for "the outputs disagree". Files are written by rename (``files.atomic_path``),
+    so an interrupted command leaves each file as it was or whole.
+    """
+    try:
+        status = main()
+        sys.stdout.flush()
+        return status
+    except KeyboardInterrupt:
+        print(f"{prog}: interrupted", file=sys.stderr)
+        return 130
+    except BrokenPipeError:
+        # The reader went away (python -m compare | head -1): nothing more to say, and no one to say it to.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        return 141
+
+
+#: Enough for any gate; more would only make a command that seems to hang.
+MAX_EPOCHS = 1_000_000
+#: Widths of a gate network: more would only use memory (a 2 -> w -> w -> 1 net holds w*w weights).
+MAX_GATE_WIDTH = 4096
+
+
 def gate_sizes_arg(text):
-    """Widths of a gate network: two inputs, one output."""
+    """Widths of a gate network: two inputs, one output, hidden widths up to ``MAX_GATE_WIDTH``."""
     sizes = sizes_arg(text)
+    if max(sizes) > MAX_GATE_WIDTH:
+        raise argparse.ArgumentTypeError(f"widths of a gate network go up to {MAX_GATE_WIDTH}; got {text!r}")
     if sizes[0] != 2 or sizes[-1] != 1:
         raise argparse.ArgumentTypeError(f"a gate network takes 2 inputs and gives 1 output, e.g. 2,8,1; got {text!r}")
     return sizes
@@ -81,12 +164,14 @@ def add_gate_arguments(parser):
         default="relu",
         help="activation between layers; identity makes the network linear (default: relu)",
     )
-    parser.add_argument("--epochs", type=count_arg(1), default=DEFAULT_EPOCHS, help=f"default: {DEFAULT_EPOCHS}")
+    parser.add_argument(
+        "--epochs", type=count_arg(1, MAX_EPOCHS), default=DEFAULT_EPOCHS, help=f"default: {DEFAULT_EPOCHS}"
+    )
     parser.add_argument(
         "--lr", type=positive_float, default=DEFAULT_LR, help=f"Adam's learning rate (default: {DEFAULT_LR})"
     )
     parser.add_argument(
-        "--seed", type=count_arg(0), default=DEFAULT_SEED, help=f"seed of the initial weights (default: {DEFAULT_SEED})"
+        "--seed", type=seed_arg, default=DEFAULT_SEED, help=f"seed of the initial weights (default: {DEFAULT_SEED})"
     )
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
 
@@ -102,8 +187,10 @@ def add_figure_arguments(parser, names):
         return chosen
 
     figure_names.__name__ = "figure names"
-    parser.add_argument("--out", default="figures", help="folder for the files (default: ./figures)")
+    parser.add_argument(
+        "--out", type=output_folder_arg, default="figures", help="folder for the files (default: ./figures)"
+    )
     parser.add_argument("--format", choices=("png", "svg", "both"), default="png", help="default: png")
     parser.add_argument("--only", type=figure_names, help="comma-separated subset, e.g. diagram,boundaries")
-    parser.add_argument("--seed", type=count_arg(0), default=0, help="seed of the trained networks (default: 0)")
-    parser.add_argument("--dpi", type=count_arg(20), default=100, help="PNG resolution (default: 100)")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seed of the trained networks (default: 0)")
+    parser.add_argument("--dpi", type=count_arg(20, 600), default=100, help="PNG resolution, 20 to 600 (default: 100)")

@@ -22,6 +22,7 @@ from . import functional as F
 from . import optim
 from .architecture import architecture_of
 from .datasets import two_moons
+from .files import atomic_path
 from .gates import gate_data, train_gate
 from .inference import infer
 from .linear import Linear
@@ -56,7 +57,8 @@ def save_figure(figure, paths, dpi):
     """Write the figure to each path (a path or a list of them; the suffix picks PNG or SVG), then free it."""
     for path in [paths] if isinstance(paths, (str, bytes)) or hasattr(paths, "suffix") else paths:
         # No "Software" stamp in PNGs: the same seed gives the same bytes, whatever else changed.
-        figure.savefig(path, dpi=dpi, metadata={"Software": None} if str(path).endswith(".png") else None)
+        with atomic_path(path) as temporary:
+            figure.savefig(temporary, dpi=dpi, metadata={"Software": None} if str(path).endswith(".png") else None)
     figure.clf()
     pyplot().close(figure)
 

@@ -26,7 +26,8 @@ def atomic_path(path):
     """
     target = Path(os.path.realpath(os.fspath(path)))
     mode = _existing_mode(target)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    # The temporary name keeps the suffix, so that writers that go by it (matplotlib) write the same format.
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(handle)
     try:
         yield Path(temporary)

@@ -6,12 +6,15 @@ load (a pickled object, a module) is refused, and none of its code runs.
 ``scratchnet.checkpoint`` for safetensors.
 """
 
+import os
+import pickletools
 import warnings
+import zipfile
 from collections import OrderedDict
 
 import torch
 
-from scratchnet.checkpoint import CheckpointError, first_line
+from scratchnet.checkpoint import CheckpointError, first_line, open_regular, printable
 
 __all__ = ["load_torch_state_dict"]
 
@@ -28,13 +31,16 @@ def load_torch_state_dict(path):
             holding something other than tensors.
         OSError: the path cannot be read.
     """
+    _check_proportions(path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the outcome below says what matters
             loaded = torch.load(path, map_location="cpu", weights_only=True)
     except OSError:
         raise
-    except Exception as error:  # a parser of untrusted bytes can fail in many ways; all of them mean "no"
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as error:  # a parser of untrusted bytes can fail in many ways; all of them mean "no"
         refused = _unsafe_globals(path)
         if refused or "Weights only load failed" in str(error):
             what = f" (it asks for {', '.join(refused)})" if refused else ""
@@ -60,6 +66,60 @@ def load_torch_state_dict(path):
         except (TypeError, RuntimeError) as error:
             raise CheckpointError(f"{path}: tensor {name!r} cannot be read as an array ({first_line(error)})") from None
     return arrays
+
+
+def _check_proportions(path):
+    """Refuse a file that claims far more data than it holds, before torch allocates what it claims.
+
+    torch.save writes zip archives whose entries are stored uncompressed: an
+    archive that unpacks to more than its own size is refused. The legacy
+    pickle format names each storage's element count before its bytes: counts
+    beyond the file's size are refused.
+    """
+    size = os.path.getsize(path)
+    with open_regular(path) as file:
+        if file.read(4) == b"PK\x03\x04":
+            try:
+                with zipfile.ZipFile(file) as archive:
+                    entries = archive.infolist()
+            except (zipfile.BadZipFile, ValueError, OSError) as error:
+                raise CheckpointError(f"{printable(path)}: not a readable PyTorch file ({first_line(error)})") from None
+            unpacked = sum(entry.file_size for entry in entries)
+            packed = [printable(e.filename) for e in entries if e.compress_type != zipfile.ZIP_STORED]
+            if packed or unpacked > size:
+                raise CheckpointError(
+                    f"{printable(path)}: refused: it unpacks to {unpacked} bytes from {size}"
+                    + (f" (compressed entries: {', '.join(packed[:3])})" if packed else "")
+                    + "; torch.save stores its data uncompressed"
+                )
+            return
+        file.seek(0)
+        claimed = _legacy_claimed_elements(file)
+    if claimed > size:
+        raise CheckpointError(
+            f"{printable(path)}: refused: its storages claim {claimed} elements, more than the file's {size} bytes"
+        )
+
+
+_INTEGER_OPCODES = {"INT", "BININT", "BININT1", "BININT2", "LONG", "LONG1", "LONG4"}
+
+
+def _legacy_claimed_elements(file):
+    """The element counts the legacy format's storages claim, added up, read from the pickles without running them."""
+    claimed = 0
+    for _ in range(4):  # magic number, protocol, system info, then the object with its storages
+        recent = []
+        try:
+            for opcode, argument, _ in pickletools.genops(file):
+                if opcode.name == "MARK":
+                    recent = []
+                elif opcode.name in _INTEGER_OPCODES:
+                    recent.append(int(argument))
+                elif opcode.name == "BINPERSID" and recent:
+                    claimed += max(recent)
+        except Exception:  # not a pickle any more: torch.load will say what is wrong
+            break
+    return claimed
 
 
 def _unsafe_globals(path):
