@@ -22,7 +22,7 @@ import scratchnet
 import torchnet
 from scratchnet.__main__ import LINEAR_XOR, figures_command
 from scratchnet.architecture import Architecture, Layer, parse_activations
-from scratchnet.checkpoint import CheckpointError, recorded_architecture
+from scratchnet.checkpoint import first_line, printable, recorded_architecture
 from scratchnet.command_line import (
     ArgumentParser,
     add_figure_arguments,
@@ -90,6 +90,8 @@ def _architecture(args):
     if args.sizes is None and args.activation is None:
         return None
     sizes = args.sizes or (2, 4, 4, 1)
+    if args.activation == "none":  # no activation anywhere
+        args.activation = [None] * (len(sizes) - 1)
     if not isinstance(args.activation, list):
         return Architecture.mlp(sizes, args.activation or "relu")
     if len(args.activation) != len(sizes) - 1:
@@ -220,8 +222,8 @@ def _from_checkpoint(parser, args, device):
         keys = list(load_state_dict_file(args.checkpoint))
         scratch_net = load_network(args.checkpoint, args.activation)
         recorded = recorded_architecture(args.checkpoint)
-    except (CheckpointError, OSError) as error:
-        parser.error(f"argument --checkpoint: {error}")
+    except (ValueError, TypeError, OSError) as error:  # CheckpointError is a ValueError
+        parser.error(f"argument --checkpoint: {printable(first_line(error))}")
     if args.dtype:
         scratch_net.to(np.dtype(args.dtype))
     torch_net = to_torch(scratch_net, device=device)

@@ -9,7 +9,7 @@ from .report import Report, compare_outputs
 from .tolerance import ACTIVATION_ERRORS, linear_chain, reference_with_bounds, unit_roundoff
 from .weights import architecture_of, is_scratch, is_torch, numpy_state, scratch_dtype, torch_dtype
 
-__all__ = ["check_pair", "compare_forward", "describe", "torch_unit_roundoff"]
+__all__ = ["check_input", "check_pair", "compare_forward", "compare_weights", "describe", "torch_unit_roundoff"]
 
 
 def torch_unit_roundoff(torch_net, dtype):
@@ -55,6 +55,24 @@ def check_pair(scratch_net, torch_net, caller):
             f"compare like with like: scratchnet holds {mine}, torch holds {theirs}; convert one with .to(dtype)"
         )
     return mine, next(torch_net.parameters()).device
+
+
+def check_input(x, dtype, in_features, caller, what="x"):
+    """``x`` as a new array of ``dtype``, shape ``(*, in_features)``: real numbers only, as ``Linear`` takes.
+
+    Unlike ``Linear``, a floating array of another dtype is converted (both
+    networks then receive the very same converted values). Strings, None,
+    complex and object arrays are a ``TypeError``; a wrong shape a ``ValueError``.
+    """
+    try:
+        array = np.asarray(x)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"{caller}: {what} must be an array of real numbers ({error})") from None
+    if array.dtype.kind not in "fiub":
+        raise TypeError(f"{caller}: {what} must hold real numbers, got dtype {array.dtype}")
+    if in_features is not None and (array.ndim == 0 or array.shape[-1] != in_features):
+        raise ValueError(f"{caller}: {what} must have shape (*, {in_features}), got {array.shape}")
+    return array.astype(dtype)
 
 
 def compare_weights(scratch_net, torch_net):
@@ -103,7 +121,7 @@ def compare_forward(scratch_net, torch_net, x):
         ``"reference"`` outputs; ``str(report)`` is a readable table.
     """
     dtype, device = check_pair(scratch_net, torch_net, "compare_forward")
-    x = np.asarray(x, dtype=dtype)
+    x = check_input(x, dtype, architecture_of(torch_net).sizes[0], "compare_forward()")
     with np.errstate(all="ignore"), no_grad():  # NaN and inf are reported below, not warned about
         scratch_out = np.asarray(scratch_net(x))
     with torch.no_grad():

@@ -3,9 +3,10 @@
 import numpy as np
 import torch
 
-from .forward import check_pair, describe, tolerance_rule, torch_unit_roundoff
+from .forward import check_input, check_pair, describe, tolerance_rule, torch_unit_roundoff
 from .report import Report, compare_outputs
 from .tolerance import backward_bounds, forward_trace, linear_chain, unit_roundoff
+from .weights import architecture_of
 
 __all__ = ["compare_gradients"]
 
@@ -23,7 +24,8 @@ def compare_gradients(scratch_net, torch_net, x, grad_output=None, *, rng=None):
     Both networks' ``.grad`` are cleared first, then hold this backward pass's gradients.
 
     Args:
-        scratch_net: a scratchnet ``Net``, ``MLP`` or ``Linear``.
+        scratch_net: a scratchnet network that states its architecture
+            (``Linear``, ``Net``, ``MLP``, ``Sequential``).
         torch_net: its torch twin (same weights).
         x: input of shape ``(*, in_features)``.
         grad_output: ``dL/dy``; default random (see above).
@@ -34,7 +36,7 @@ def compare_gradients(scratch_net, torch_net, x, grad_output=None, *, rng=None):
         ``values[name]`` is ``{"scratchnet": ..., "torch": ..., "reference": ...}``.
     """
     dtype, device = check_pair(scratch_net, torch_net, "compare_gradients")
-    x = np.asarray(x, dtype=dtype)
+    x = check_input(x, dtype, architecture_of(torch_net).sizes[0], "compare_gradients()")
     chain = linear_chain(scratch_net)
     out_shape = x.shape[:-1] + (chain[-1].weight.shape[0],)
     if grad_output is None:

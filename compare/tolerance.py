@@ -201,7 +201,8 @@ def forward_trace(chain, x, unit_roundoffs):
                 if layer.activation_name == "heaviside":
                     value = layer.activation.kwargs["value"]
                     jump = max(1.0, abs(value), abs(1.0 - value))
-                    e_h = np.where(np.abs(z) <= e_z, jump, 0.0)
+                    # Where e_z is 0, z is exact on both sides and both step the same way: no jump allowed.
+                    e_h = np.where((np.abs(z) <= e_z) & (e_z > 0), jump, 0.0)
                 else:
                     e_h = rule.lipschitz * e_z
                     if rule.relative_u:
@@ -234,7 +235,7 @@ def _derivative_and_error(activation, layer_trace, index, u):
     if activation == "heaviside":
         return np.zeros_like(out), np.zeros_like(out)
     if activation == "relu":
-        return (z > 0).astype(np.float64), np.where(np.abs(z) <= e_z, 1.0, 0.0)
+        return (z > 0).astype(np.float64), np.where((np.abs(z) <= e_z) & (e_z > 0), 1.0, 0.0)
     if activation == "sigmoid":
         derivative = out * (1 - out)
         return derivative, np.abs(1 - 2 * out) * e_h + e_h**2 + 2 * u * derivative

@@ -32,12 +32,13 @@ import torch
 
 import scratchnet
 from scratchnet import optim as scratch_optim
+from scratchnet.checks import check_count
 from scratchnet.training import train_step as scratch_step
 from torchnet.training import train_step as torch_step
 
-from .forward import check_pair, describe, torch_unit_roundoff
+from .forward import check_input, check_pair, describe, torch_unit_roundoff
 from .tolerance import backward_bounds, forward_trace, linear_chain, loss_gradient_and_errors, unit_roundoff
-from .weights import numpy_state
+from .weights import architecture_of, numpy_state
 
 __all__ = ["StepComparison", "TrainingReport", "compare_training"]
 
@@ -166,7 +167,14 @@ def compare_training(
     mine, theirs = numpy_state(scratch_net), numpy_state(torch_net)
     if any(not np.array_equal(mine[name], theirs[name]) for name in mine):
         raise ValueError("compare_training needs both networks to start from the same weights: copy_weights first")
-    x, target = np.asarray(x, dtype=dtype), np.asarray(target, dtype=dtype)
+    steps = check_count(steps, "steps", minimum=1)  # zero steps would compare nothing and pass
+    sizes = architecture_of(torch_net).sizes
+    x = check_input(x, dtype, sizes[0], "compare_training()")
+    target = check_input(target, dtype, None, "compare_training()", "target")
+    if target.shape != x.shape[:-1] + (sizes[-1],):
+        raise ValueError(
+            f"compare_training(): target must have shape {x.shape[:-1] + (sizes[-1],)}, got {target.shape}"
+        )
     x_t, target_t = torch.tensor(x, device=device), torch.tensor(target, device=device)
     scratch_loss, torch_loss = (cls(reduction=reduction) for cls in _LOSSES[loss])
     scratch_opt = _OPTIMIZERS[optimizer][0](scratch_net.parameters(), **options)

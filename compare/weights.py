@@ -86,13 +86,37 @@ def copy_weights(src, dst):
             + "\n  - ".join(problems)
         )
     if is_scratch(dst):
-        dst.load_state_dict(values)
+        dst.load_state_dict(values)  # all or nothing: it checks everything before it writes
     else:
-        reference = dst.state_dict()
-        dst.load_state_dict(
-            {name: torch.from_numpy(values[name]).to(dtype=t.dtype, device=t.device) for name, t in reference.items()}
-        )
+        _write_torch(dst, values)
     return dst
+
+
+def _write_torch(dst, values):
+    """Copy ``values`` into ``dst``'s tensors in place, all or nothing: a failure part-way restores every tensor."""
+    targets = dst.state_dict(keep_vars=True)
+    cannot = [
+        f"{name} is on the meta device (no values to hold; use to_empty first)"
+        if t.device.type == "meta"
+        else f"{name} is an inference tensor (made under torch.inference_mode), which cannot be written in place"
+        for name, t in targets.items()
+        if t.device.type == "meta" or t.is_inference()
+    ]
+    if cannot:
+        raise ValueError(
+            f"cannot copy weights into {type(dst).__name__} (nothing was copied):\n  - " + "\n  - ".join(cannot)
+        )
+    backup = {name: t.detach().clone() for name, t in targets.items()}
+    written = []
+    with torch.no_grad():
+        try:
+            for name, target in targets.items():
+                target.copy_(torch.from_numpy(values[name]))
+                written.append(name)
+        except BaseException:
+            for name in written:
+                targets[name].copy_(backup[name])
+            raise
 
 
 def scratch_dtype(net):
@@ -137,7 +161,8 @@ def to_torch(net, device=None):
     architecture = architecture_of(net, "to_torch()")
     dtype = _TORCH_DTYPES[scratch_dtype(net)]
     with torch.device("meta"):
-        twin_net = torchnet.Net() if type(net) is scratchnet.Net else torchnet.build(architecture)
+        article = type(net) is scratchnet.Net and architecture == torchnet.Net().architecture
+        twin_net = torchnet.Net() if article else torchnet.build(architecture)
     twin_net = twin_net.to_empty(device=device or "cpu").to(dtype)
     return copy_weights(net, twin_net)
 
@@ -153,7 +178,8 @@ def to_scratch(net):
         raise TypeError(f"to_scratch() takes a torch network, got {type(net).__name__}")
     architecture = architecture_of(net, "to_scratch()")
     dtype = torch_dtype(net)
-    twin_net = scratchnet.Net(dtype=dtype) if type(net) is torchnet.Net else scratchnet.build(architecture, dtype=dtype)
+    article = type(net) is torchnet.Net and architecture == scratchnet.Net().architecture
+    twin_net = scratchnet.Net(dtype=dtype) if article else scratchnet.build(architecture, dtype=dtype)
     return copy_weights(net, twin_net)
 
 

@@ -15,22 +15,22 @@ __all__ = ["ReLU", "Sigmoid", "Tanh", "Heaviside", "Identity", "activation_of", 
 class ReLU(Module):
     """``ReLU(x) = max(0, x)``, elementwise. Shape: ``(*)`` -> ``(*)``."""
 
-    def forward(self, x):
-        return F.relu(x)
+    def forward(self, input):
+        return F.relu(input)
 
 
 class Sigmoid(Module):
     """``sigmoid(x) = 1 / (1 + exp(-x))``, elementwise. Shape: ``(*)`` -> ``(*)``."""
 
-    def forward(self, x):
-        return F.sigmoid(x)
+    def forward(self, input):
+        return F.sigmoid(input)
 
 
 class Tanh(Module):
     """``tanh(x)``, elementwise. Shape: ``(*)`` -> ``(*)``."""
 
-    def forward(self, x):
-        return F.tanh(x)
+    def forward(self, input):
+        return F.tanh(input)
 
 
 class Heaviside(Module):
@@ -44,8 +44,8 @@ class Heaviside(Module):
         super().__init__()
         self.value = Activation("heaviside", value=value).kwargs["value"]
 
-    def forward(self, x):
-        return F.heaviside(x, self.value)
+    def forward(self, input):
+        return F.heaviside(input, self.value)
 
     def extra_repr(self):
         return f"value={self.value}"
@@ -54,8 +54,8 @@ class Heaviside(Module):
 class Identity(Module):
     """``identity(x) = x``, returned as it is. Shape: ``(*)`` -> ``(*)``."""
 
-    def forward(self, x):
-        return F.identity(x)
+    def forward(self, input):
+        return F.identity(input)
 
 
 #: Each activation name's module class.

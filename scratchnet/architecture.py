@@ -30,6 +30,7 @@ with which numbers.
 """
 
 import math
+import numbers
 from dataclasses import dataclass
 
 from .checks import check_count, check_sizes
@@ -84,7 +85,7 @@ class Activation:
             raise TypeError(f"activation {name!r} has no setting {', '.join(unknown)} (its settings: {allowed})")
         values = {**known, **settings}
         for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
                 raise ValueError(f"activation {name!r}: {key} must be a finite number, got {value!r}")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "settings", tuple(sorted((key, float(value)) for key, value in values.items())))
@@ -108,9 +109,11 @@ class Activation:
 
     @classmethod
     def coerce(cls, value):
-        """An ``Activation`` from itself or a name; None stays None (no activation)."""
+        """An ``Activation`` from itself or a name; None and ``"none"`` mean no activation (None)."""
         if value is None or isinstance(value, Activation):
             return value
+        if value == "none":
+            return None
         if isinstance(value, str):
             return cls(value)
         raise TypeError(f"an activation is a name such as 'relu', an Activation or None; got {type(value).__name__}")
@@ -316,7 +319,9 @@ def _short(value):
 
 
 def parse_activations(text):
-    """``"relu"`` -> ``"relu"``; ``"relu,relu,sigmoid"`` -> a list, one per layer (``none`` for no activation).
+    """``"relu"`` -> ``"relu"``; ``"relu,relu,sigmoid"`` -> a list, one per layer (None where ``none``).
+
+    A single ``"none"`` stays ``"none"``: no activation anywhere.
 
     What a command line's ``--activation`` takes. Raises ``ValueError`` naming the unknown names.
     """
@@ -329,7 +334,7 @@ def parse_activations(text):
             f"got {text!r}"
         )
     if len(parts) == 1:
-        return parts[0] if parts[0] != "none" else None
+        return parts[0]  # a name, or "none": no activation anywhere
     return [None if part == "none" else part for part in parts]
 
 
@@ -367,14 +372,20 @@ def forward_follows_architecture(net):
     subclass that writes its own ``forward`` (a learner's ``Net`` with tanh,
     say) without its own ``architecture`` computes something the inherited
     description may not say, so whatever reads the description (``infer``,
-    checkpoint files, ``compare``) must refuse it rather than guess.
+    checkpoint files, ``compare``) must refuse it rather than guess. The same
+    holds for a subclass that redefines ``__call__`` or ``layers``.
     """
     owners = {}
     for klass in type(net).__mro__:
-        for attribute in ("forward", "architecture"):
+        for attribute in ("forward", "architecture", "__call__", "layers"):
             if attribute not in owners and attribute in vars(klass):
                 owners[attribute] = klass
-    return "architecture" in owners and owners.get("forward") is owners["architecture"]
+    described = owners.get("architecture")
+    if described is None or owners.get("forward") is not described:
+        return False
+    # Nor may a subclass of the describing class change what calling it does, or which layers forward walks.
+    below = [owners[name] for name in ("__call__", "layers") if name in owners]
+    return not any(klass is not described and issubclass(klass, described) for klass in below)
 
 
 def architecture_of(net, purpose):

@@ -412,10 +412,10 @@ def architecture_for(layers, activation):
                 f"one activation per layer: the file has {count} Linear layers, {len(activation)} activations given"
             )
         per_layer = [Activation.coerce(item) for item in activation]
+    elif activation is None or activation == "none":  # said: no activation anywhere
+        per_layer = [None] * count
     else:
         single = Activation.coerce(activation)
-        if single is None:
-            raise CheckpointError("say which activation: a name such as 'relu', or one per layer")
         gaps = layers.modules_between or (1,) * (count - 1)
         per_layer = [single if gap else None for gap in gaps] + [None]
     if layers.modules_between is not None:
@@ -469,12 +469,13 @@ def network_from_state_dict(state_dict, activation=None, *, recorded=None, sourc
                 f"{printable(source)}: its tensors ({layers.describe()}) do not fit the architecture it records "
                 f"({printable(recorded)})"
             )
-        if activation is not None and architecture_for(layers, activation) != recorded:
+        said = architecture_for(layers, activation) if activation is not None else recorded
+        if said != recorded:
             raise CheckpointError(
-                f"{printable(source)} records {recorded}, and activation={activation!r} contradicts it; "
+                f"{printable(source)} records {recorded}, but activation={activation!r} says {said}; "
                 "leave activation out"
             )
-    elif activation is None:
+    elif activation is None:  # not said (say "none" for no activation)
         raise CheckpointError(
             f"{printable(source)} does not record its activations ({layers.describe()}): say them, e.g. "
             "activation='relu' (between layers) or one per layer such as ['relu', 'relu', None]"
@@ -515,6 +516,8 @@ def save_safetensors(net, path):
     from safetensors.numpy import save_file
 
     architecture = architecture_of(net, "save_safetensors()")
+    if architecture.naming == "fc":
+        architecture.mlp_options()  # what load_network could not rebuild is refused now, not when reading it back
     metadata = {"format": "pt", METADATA_KEY: json.dumps(architecture.to_dict())}
     with atomic_path(path) as temporary:
         save_file(net.state_dict(), os.fspath(temporary), metadata=metadata)

@@ -20,6 +20,7 @@ from .module import Parameter
 
 __all__ = [
     "binary_cross_entropy_with_logits",
+    "check_reduction",
     "binary_cross_entropy_with_logits_backward",
     "heaviside",
     "heaviside_backward",
@@ -185,11 +186,20 @@ def identity(input):
 
 # -- Losses ---------------------------------------------------------------------------------
 
-REDUCTIONS = ("mean", "sum")
+REDUCTIONS = ("none", "mean", "sum")
+
+
+def check_reduction(reduction):
+    """Return ``reduction`` if it is ``"none"``, ``"mean"`` or ``"sum"``; a ``ValueError`` otherwise (as torch)."""
+    if not isinstance(reduction, str) or reduction not in REDUCTIONS:
+        raise ValueError(f"{reduction!r} is not a valid value for reduction (expected one of {', '.join(REDUCTIONS)})")
+    return reduction
 
 
 def _reduce(values, reduction):
-    """Sum, or mean over every element; the mean of nothing is NaN (as torch), without a warning."""
+    """The values themselves (``"none"``), their sum, or their mean; the mean of nothing is NaN (as torch)."""
+    if check_reduction(reduction) == "none":
+        return values
     total = values.sum()
     if reduction == "sum":
         return total
@@ -197,9 +207,10 @@ def _reduce(values, reduction):
 
 
 def mse_loss(input, target, reduction="mean"):
-    """Mean squared error: ``L = mean((x - t)^2)`` (or the sum), over every element.
+    """Mean squared error: ``L = mean((x - t)^2)`` (or the sum, or each ``(x - t)^2`` with ``"none"``).
 
-    Shapes: input and target ``(*)``, the same; output a scalar of input's dtype.
+    Shapes: input and target ``(*)``, the same; output a scalar of input's
+    dtype, or ``(*)`` with ``reduction="none"``.
     """
     x = np.asarray(input)
     diff = x - np.asarray(target, dtype=x.dtype)
@@ -209,8 +220,11 @@ def mse_loss(input, target, reduction="mean"):
 
 
 def mse_loss_backward(grad_output, diff, reduction="mean"):
-    """dL/dx = 2 (x - t) / N for the mean over N elements, 2 (x - t) for the sum; ``diff = x - t``."""
-    scale = 2 if reduction == "sum" else 2 / max(diff.size, 1)
+    """dL/dx = 2 (x - t) / N for the mean over N elements, 2 (x - t) for the sum and "none"; ``diff = x - t``.
+
+    With ``"none"``, ``grad_output`` has the shape of the loss, ``(*)``; otherwise it is a scalar.
+    """
+    scale = 2 / max(diff.size, 1) if check_reduction(reduction) == "mean" else 2
     return grad_output * (scale * diff)
 
 
@@ -219,7 +233,8 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 
     Computed in the stable form ``max(x, 0) - x t + log(1 + exp(-|x|))``, which
     never takes the log of 0 nor overflows exp, even at logits of +-1000.
-    Shapes: input (logits) and target (in [0, 1]) ``(*)``, the same; output a scalar.
+    Shapes: input (logits) and target (in [0, 1]) ``(*)``, the same; output a
+    scalar, or ``(*)`` with ``reduction="none"``.
     """
     x = np.asarray(input)
     t = np.asarray(target, dtype=x.dtype)
@@ -230,6 +245,6 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
 
 
 def binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction="mean"):
-    """dL/dx = (sigmoid(x) - t) / N for the mean over N elements, (sigmoid(x) - t) for the sum."""
-    scale = 1 if reduction == "sum" else 1 / max(np.size(input), 1)
+    """dL/dx = (sigmoid(x) - t) / N for the mean over N elements, (sigmoid(x) - t) for the sum and "none"."""
+    scale = 1 / max(np.size(input), 1) if check_reduction(reduction) == "mean" else 1
     return grad_output * (scale * (sigmoid(input) - target))  # runs after the forward: records nothing

@@ -103,7 +103,8 @@ def describe_network(net):
     if isinstance(net, Net):
         return "the article's Net"
     architecture = net.architecture
-    return f"MLP {','.join(map(str, architecture.sizes))} ({architecture.hidden_activation})"
+    activation = architecture.hidden_activation if len(architecture.layers) > 1 else "no hidden layer"
+    return f"MLP {','.join(map(str, architecture.sizes))} ({activation})"
 
 
 def train_gate(

@@ -101,12 +101,15 @@ def _plan(net):
     replacing a layer or an activation, or changing a Heaviside's value, is
     seen; the weights themselves are read at every call.
     """
+    generation = Module.structure_generation  # read first: a change made while compiling invalidates the plan
     cached = net.__dict__.get("_inference_plan")
-    if cached is not None and cached[0] == Module.structure_generation:
+    if cached is not None and cached[0] == generation:
         return cached[1]
     architecture = architecture_of(net, "infer()")
-    if "forward" in net.__dict__:
-        raise TypeError(f"infer() refuses this {type(net).__name__}: its forward was replaced on the instance")
+    for name, module in net.named_modules():
+        if "forward" in module.__dict__ or "__call__" in module.__dict__:
+            where = f"its module {name!r}" if name else "it"
+            raise TypeError(f"infer() refuses this {type(net).__name__}: {where} had forward replaced on the instance")
     steps = []
     for name, layer in zip(architecture.layer_names, architecture.layers):
         activation = layer.activation
@@ -115,7 +118,7 @@ def _plan(net):
         else:
             steps.append((net.get_submodule(name), IN_PLACE[activation.name], activation.kwargs.get("value", 0.0)))
     steps = tuple(steps)
-    object.__setattr__(net, "_inference_plan", (Module.structure_generation, steps))
+    object.__setattr__(net, "_inference_plan", (generation, steps))
     return steps
 
 

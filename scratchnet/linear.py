@@ -69,8 +69,8 @@ class Linear(Module):
         """The dtype of the weights, which inputs must have."""
         return self.weight.dtype
 
-    def forward(self, x):
-        return F.linear(as_input(x, self.weight.dtype, self.in_features, self), self.weight, self.bias)
+    def forward(self, input):
+        return F.linear(as_input(input, self.weight.dtype, self.in_features, self), self.weight, self.bias)
 
     @property
     def architecture(self):

@@ -20,9 +20,7 @@ __all__ = ["MSELoss", "BCEWithLogitsLoss"]
 class _Loss(Module):
     def __init__(self, reduction="mean"):
         super().__init__()
-        if reduction not in F.REDUCTIONS:
-            raise ValueError(f"reduction must be one of {F.REDUCTIONS}; got {reduction!r}")
-        self.reduction = reduction
+        self.reduction = F.check_reduction(reduction)
 
     def _check(self, input, target):
         """A floating prediction, and a target of its dtype and shape."""

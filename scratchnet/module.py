@@ -10,6 +10,7 @@ From that registry come ``named_parameters()`` ("fc1.weight", ...),
 ``state_dict()``, ``load_state_dict()`` and ``repr`` in torch's format.
 """
 
+import threading
 from collections import OrderedDict
 from collections.abc import Mapping
 from typing import NamedTuple
@@ -113,7 +114,7 @@ class Module:
     def __init__(self):
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
-        object.__setattr__(self, "_last_forward", None)  # (tape, input, output) for backward()
+        object.__setattr__(self, "_forward_record", threading.local())  # per thread: (tape, input, output)
 
     # -- registration -------------------------------------------------------------------
 
@@ -139,6 +140,16 @@ class Module:
             self._modules[name] = None
         object.__setattr__(self, name, value)
 
+    def __getstate__(self):
+        # Copies and pickles carry the modules and parameters, not this thread's recorded forward pass
+        # nor caches (infer's plan) that are valid only in this process.
+        state = {k: v for k, v in self.__dict__.items() if k not in ("_forward_record", "_inference_plan")}
+        return state
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        object.__setattr__(self, "_forward_record", threading.local())
+
     def __delattr__(self, name):
         Module.structure_generation += 1
         self._parameters.pop(name, None)
@@ -154,12 +165,14 @@ class Module:
         """
         if autograd.is_recording():
             return self.forward(*args, **kwargs)
-        object.__setattr__(self, "_last_forward", None)
+        self._forward_record.last = None
         if not autograd.is_grad_enabled():
             return self.forward(*args, **kwargs)
         with autograd.Tape() as tape:
             output = self.forward(*args, **kwargs)
-        object.__setattr__(self, "_last_forward", (tape, args[0] if args else None, output))
+        # The input is the first argument, given by position or by name (layer(input=x), as torch allows).
+        input = args[0] if args else kwargs.get("input", next(iter(kwargs.values()), None))
+        self._forward_record.last = (tape, input, output)
         return output
 
     def forward(self, *args, **kwargs):
@@ -188,12 +201,13 @@ class Module:
                 nothing has changed, and the forward can still be back-propagated.
         """
         name = type(self).__name__
-        if self._last_forward is None:
+        last = getattr(self._forward_record, "last", None)
+        if last is None:
             raise autograd.BackwardError(
                 f"{name}.backward() needs a recorded forward pass: call the module on an input first "
                 "(outside no_grad); each forward pass allows one backward"
             )
-        tape, input, output = self._last_forward
+        tape, input, output = last
         out_shape, out_dtype = np.shape(output), np.asarray(output).dtype
         if grad_output is None:
             if out_shape != ():
@@ -206,7 +220,7 @@ class Module:
         if grad.shape != out_shape:
             raise ValueError(f"{name}.backward() needs grad_output of the output's shape {out_shape}; got {grad.shape}")
         autograd.check_chain(tape, input, output, name)  # before anything changes
-        object.__setattr__(self, "_last_forward", None)  # each forward pass allows one backward
+        self._forward_record.last = None  # each forward pass allows one backward
         return autograd.run_backward(tape, input, output, grad)
 
     def zero_grad(self, set_to_none=True):
@@ -288,7 +302,9 @@ class Module:
             except Exception as error:  # arbitrary objects can fail in arbitrary ways
                 bad_values.append((name, f"not readable as an array ({type(value).__name__}: {error})"))
                 continue
-            if array.dtype.kind not in "fiub":
+            if not param.data.flags.writeable:
+                bad_values.append((name, "the parameter's array is read-only (it cannot take new values in place)"))
+            elif array.dtype.kind not in "fiub":
                 bad_values.append((name, f"expected real numbers, got dtype {array.dtype}"))
             elif array.shape != param.shape:
                 size_mismatches.append((name, array.shape, param.shape))

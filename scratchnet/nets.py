@@ -160,14 +160,17 @@ class Sequential(Module):
     def __getitem__(self, index):
         return list(self._modules.values())[index]
 
-    def forward(self, x):
+    def forward(self, input):
         for module in self._modules.values():
-            x = module(x)
-        return x
+            input = module(input)
+        return input
 
     @property
     def architecture(self):
         """The chain as an ``Architecture`` (``naming="sequential"``), or ``TypeError`` naming what does not fit."""
+        names = list(self._modules)
+        if names != [str(index) for index in range(len(names))]:
+            raise TypeError(f"a Sequential whose modules are named {names} is not described (positions 0, 1, ... are)")
         steps = []
         for name, module in self._modules.items():
             try:

@@ -22,6 +22,8 @@ class Optimizer:
     """Base class: the parameters, their per-parameter ``state``, ``zero_grad``."""
 
     def __init__(self, params):
+        if isinstance(params, Parameter):
+            raise TypeError("optimizer expects an iterable of Parameters (net.parameters()), got one Parameter")
         self.params = list(params)
         if not self.params:
             raise ValueError("optimizer got an empty parameter list")
@@ -31,6 +33,14 @@ class Optimizer:
                     "optimizer expects scratchnet Parameters (net.parameters()); "
                     f"item {index} is {type(param).__name__}"
                 )
+        first = {}
+        for index, param in enumerate(self.params):
+            if id(param) in first:
+                raise ValueError(
+                    f"optimizer got the same parameter twice (items {first[id(param)]} and {index}): "
+                    "each step would move it twice (torch only warns)"
+                )
+            first[id(param)] = index
         self.state = [{} for _ in self.params]
 
     def zero_grad(self, set_to_none=True):
@@ -48,15 +58,31 @@ class Optimizer:
 
 
 def _check_non_negative(**values):
+    """Each hyperparameter is a plain finite number >= 0 (an array or tensor is refused now, not at ``step``)."""
     labels = {
         "lr": "learning rate",
         "momentum": "momentum value",
+        "dampening": "dampening value",
         "weight_decay": "weight_decay value",
         "eps": "epsilon value",
     }
     for name, value in values.items():
-        if not value >= 0:  # also refuses NaN
+        _check_number(name, value)
+        if not value >= 0:
             raise ValueError(f"Invalid {labels[name]}: {value}")
+
+
+def _check_number(name, value):
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
+        raise TypeError(f"{name} must be a number such as 0.01, got {type(value).__name__} (tensors are not supported)")
+    if not math.isfinite(value):
+        raise ValueError(f"{name} must be finite, got {value}")
+
+
+def _check_flags(**flags):
+    for name, value in flags.items():
+        if not isinstance(value, (bool, np.bool_)):
+            raise TypeError(f"{name} must be True or False, got {value!r}")
 
 
 class SGD(Optimizer):
@@ -76,7 +102,8 @@ class SGD(Optimizer):
     """
 
     def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
-        _check_non_negative(lr=lr, momentum=momentum, weight_decay=weight_decay)
+        _check_non_negative(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
+        _check_flags(nesterov=nesterov, maximize=maximize)
         if nesterov and (momentum <= 0 or dampening != 0):
             raise ValueError("Nesterov momentum requires a momentum and zero dampening")
         super().__init__(params)
@@ -129,7 +156,11 @@ class Adam(Optimizer):
         decoupled_weight_decay=False,
     ):
         _check_non_negative(lr=lr, eps=eps, weight_decay=weight_decay)
+        _check_flags(amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=decoupled_weight_decay)
+        if isinstance(betas, (str, bytes)) or len(betas) != 2:
+            raise ValueError(f"betas must be a pair such as (0.9, 0.999), got {betas!r}")
         for index, beta in enumerate(betas):
+            _check_number(f"betas[{index}]", beta)
             if not 0.0 <= beta < 1.0:
                 raise ValueError(f"Invalid beta parameter at index {index}: {beta}")
         super().__init__(params)

@@ -76,7 +76,8 @@ def test_infer_leaves_its_input_alone_and_keeps_no_tape():
     before = x.copy()
     scratchnet.infer(net, x)
     np.testing.assert_array_equal(x, before)
-    assert net._last_forward is None
+    with pytest.raises(scratchnet.BackwardError, match="needs a recorded forward pass"):
+        net.backward(np.ones((100, 1), np.float32))  # infer records nothing
 
 
 def test_input_rules_are_linears():

@@ -13,7 +13,7 @@ PAIRS = [(MSELoss, torch.nn.MSELoss), (BCEWithLogitsLoss, torch.nn.BCEWithLogits
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("reduction", ["mean", "sum"])
+@pytest.mark.parametrize("reduction", ["mean", "sum", "none"])
 @pytest.mark.parametrize("ours, theirs", PAIRS, ids=["mse", "bce"])
 @pytest.mark.parametrize("scale", [1.0, 1000.0])
 def test_value_and_gradient_match_torch(ours, theirs, reduction, dtype, scale):
@@ -24,20 +24,26 @@ def test_value_and_gradient_match_torch(ours, theirs, reduction, dtype, scale):
         warnings.simplefilter("error")  # logits of +-1000: no overflow
         criterion = ours(reduction=reduction)
         loss = criterion(x, target)
-        grad = criterion.backward()
+        upstream = rng.standard_normal(np.shape(loss)).astype(dtype) if reduction == "none" else None
+        grad = criterion.backward(upstream)
     x_t = torch.tensor(x, requires_grad=True)
     loss_t = theirs(reduction=reduction)(x_t, torch.tensor(target))
-    loss_t.backward()
+    loss_t.backward(None if upstream is None else torch.tensor(upstream))
     u = np.finfo(dtype).eps / 2
     n = x.size
-    assert np.isfinite(loss) and loss.dtype == dtype
+    assert np.all(np.isfinite(loss)) and loss.dtype == dtype and np.shape(loss) == tuple(loss_t.shape)
     # The loss: n positive terms, each within about 8 roundings, summed (n - 1 additions) and divided:
     # each side within (n + 8) u of the exact value, so the two within 2 (n + 8) u, relatively.
-    np.testing.assert_allclose(loss, loss_t.item(), rtol=2 * (n + 8) * u, atol=0)
+    if reduction != "none":
+        np.testing.assert_allclose(loss, loss_t.detach().numpy(), rtol=2 * (n + 8) * u, atol=0)
+    else:  # each element on its own: a few roundings of its operands (BCE's max(x, 0) - x t may cancel)
+        terms = (x - target) ** 2 if ours is MSELoss else np.abs(x) * (1 + np.abs(target)) + 1
+        assert np.all(np.abs(loss.astype(np.float64) - loss_t.detach().numpy()) <= 2 * 8 * u * terms)
     # The gradient, elementwise: s (a - t) with a = x (MSE) or sigmoid(x) (BCE), s the scale: the
     # difference a - t may cancel, so bound it by its operands, 8 roundings on each side.
     a = x if ours is MSELoss else scratchnet.functional.sigmoid(x.astype(np.float64))
     s = (2.0 if ours is MSELoss else 1.0) / (n if reduction == "mean" else 1)
+    s = s * (np.abs(upstream) if upstream is not None else 1)
     bound = 2 * 8 * u * s * (np.abs(a) + np.abs(target))
     assert np.all(np.abs(grad.astype(np.float64) - x_t.grad.numpy()) <= bound)
 
@@ -74,6 +80,18 @@ def test_shape_and_dtype_errors(criterion):
         criterion(np.zeros(3, np.float32), np.zeros(3, np.float64))
 
 
-def test_reduction_is_checked():
-    with pytest.raises(ValueError, match="reduction must be one of"):
-        MSELoss(reduction="none")
+@pytest.mark.parametrize("reduction", ["avg", "Mean", None, 0, ""])
+def test_reduction_is_checked_everywhere(reduction):
+    """A typo was silently a mean; torch refuses it, and so does every function that takes a reduction."""
+    x, t, g = np.ones(3), np.zeros(3), np.ones(())
+    F = scratchnet.functional
+    for call in (
+        lambda: MSELoss(reduction=reduction),
+        lambda: BCEWithLogitsLoss(reduction=reduction),
+        lambda: F.mse_loss(x, t, reduction),
+        lambda: F.binary_cross_entropy_with_logits(x, t, reduction),
+        lambda: F.mse_loss_backward(g, x - t, reduction),
+        lambda: F.binary_cross_entropy_with_logits_backward(g, x, t, reduction),
+    ):
+        with pytest.raises(ValueError, match="is not a valid value for reduction"):
+            call()
