@@ -331,3 +331,141 @@ def test_compare_refuses_networks_that_are_not_twins():
         twin_net.fc1.weight[0, 0] += 1
     report = compare_forward(mine, twin_net, np.ones((3, 2), np.float32))
     assert not report.comparisons[0].passed and report.comparisons[0].name == "weights: scratchnet vs torch"
+
+
+# -- found by a hostile review ------------------------------------------------------------------
+
+
+def test_a_different_heaviside_value_at_an_exact_zero_is_caught(monkeypatch):
+    """z computed exactly (bound 0): both sides step the same way, so a different value at 0 is a difference."""
+    net = scratchnet.Sequential(scratchnet.Linear(3, 2, rng=0), scratchnet.Heaviside(0.25))
+    net[0].bias.data[:] = 0
+    x = np.zeros((4, 3), np.float32)
+    assert compare_forward(net, twin(net), x).passed
+    real = F.heaviside
+    monkeypatch.setattr(F, "heaviside", lambda z, value: real(z, 0.75))
+    report = compare_forward(net, twin(net), x)
+    assert not report.passed and report.blamed == ["scratchnet"]
+
+
+def test_a_relu_slope_of_one_at_an_exact_zero_is_caught(monkeypatch):
+    from compare import compare_gradients
+
+    net = scratchnet.MLP((3, 4, 1), rng=0)
+    net.fc1.bias.data[:] = 0
+    x = np.zeros((5, 3), np.float32)
+    assert compare_gradients(net, twin(net), x, rng=0).passed
+    monkeypatch.setattr(F, "relu_backward", lambda grad, out: np.where(out < 0, 0, grad))
+    report = compare_gradients(net, twin(net), x, rng=0)
+    assert not report.passed
+
+
+def test_a_pickled_network_brings_no_stale_plan(tmp_path):
+    import pickle
+    import subprocess
+    import sys
+
+    net = scratchnet.MLP((2, 4, 1), "tanh", rng=0)
+    x = np.random.default_rng(0).standard_normal((3, 2)).astype(np.float32)
+    infer(net, x)
+    net.activation = scratchnet.ReLU()
+    (tmp_path / "net.pkl").write_bytes(pickle.dumps(net))
+    (tmp_path / "x.npy").write_bytes(b"")
+    np.save(tmp_path / "x.npy", x)
+    program = (
+        "import pickle, sys, numpy as np, scratchnet\n"
+        "scratchnet.MLP((2, 4, 1), 'tanh', rng=0)\n"  # moves this process's counter to where the plan was made
+        f"net = pickle.loads(open({str(tmp_path / 'net.pkl')!r}, 'rb').read())\n"
+        f"x = np.load({str(tmp_path / 'x.npy')!r})\n"
+        "print(float(np.abs(scratchnet.infer(net, x) - net(x)).max()))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert float(result.stdout) < 1e-6
+
+
+def test_infer_refuses_forwards_replaced_anywhere():
+    net = scratchnet.Net(rng=0)
+    net.fc1.forward = lambda input: F.tanh(input)
+    with pytest.raises(TypeError, match="its module 'fc1' had forward replaced"):
+        infer(net, np.ones((2, 2), np.float32))
+
+    class Skipping(scratchnet.MLP):
+        @property
+        def layers(self):
+            return [self.fc1, self.fc3]
+
+    with pytest.raises(TypeError, match="refuses Skipping"):
+        infer(Skipping((2, 4, 4, 1), rng=0), np.ones((2, 2), np.float32))
+
+    class Calling(scratchnet.Net):
+        def __call__(self, *args):
+            return super().__call__(*args) * 2
+
+    with pytest.raises(TypeError, match="refuses Calling"):
+        infer(Calling(rng=0), np.ones((2, 2), np.float32))
+
+
+def test_one_network_shared_by_threads_back_propagates_each_threads_own_forward():
+    net = scratchnet.MLP((3, 8, 1), "tanh", dtype=np.float64, rng=0)
+    xa, xb = np.ones((4, 3)), np.full((4, 3), -2.0)
+    g = np.ones((4, 1))
+    net.zero_grad()
+    net(xa)
+    net.backward(g)
+    expected = net.fc1.weight.grad.copy()
+    net.zero_grad()
+    net(xa)  # this thread's forward
+    thread = threading.Thread(target=lambda: net(xb))  # another thread's forward in between
+    thread.start()
+    thread.join()
+    net.backward(g)
+    assert np.array_equal(net.fc1.weight.grad, expected)
+
+
+def test_a_file_whose_metadata_lies_about_sizes_is_refused_before_building(tmp_path):
+    import json
+
+    from safetensors.numpy import save_file
+
+    net = scratchnet.MLP((3, 4, 1), rng=0)
+    lie = Architecture.mlp((3, 100_000, 1)).to_dict()
+    save_file(net.state_dict(), str(tmp_path / "lie.safetensors"), {"scratchnet.architecture": json.dumps(lie)})
+    with pytest.raises(CheckpointError, match="do not fit the architecture it records"):
+        load_network(tmp_path / "lie.safetensors")
+    with pytest.raises(SystemExit) as caught:
+        compare_main(["--checkpoint", str(tmp_path / "lie.safetensors")])
+    assert caught.value.code == 2
+
+
+def test_what_cannot_be_read_back_is_not_written(tmp_path):
+    class Mixed(scratchnet.MLP):
+        forward = scratchnet.MLP.forward  # (it claims its own; what matters here is that no MLP rebuilds it)
+
+        @property
+        def architecture(self):
+            return Architecture((Layer(2, 4, activation="tanh"), Layer(4, 4, activation="relu"), Layer(4, 1)))
+
+    with pytest.raises(ValueError, match="describe it with naming='sequential'"):
+        save_safetensors(Mixed((2, 4, 4, 1), rng=0), tmp_path / "mixed.safetensors")
+    assert not (tmp_path / "mixed.safetensors").exists()
+    seq = scratchnet.Sequential(scratchnet.Linear(3, 1))
+    seq.head = scratchnet.Linear(1, 2)
+    with pytest.raises(TypeError, match="named \\['0', 'head'\\]"):
+        save_safetensors(seq, tmp_path / "seq.safetensors")
+
+
+def test_compare_says_none_and_means_none(capsys):
+    assert compare_main(["--sizes", "2,8,1", "--activation", "none"]) == 0
+    assert "Sequential 2 -> 8 -> 1: 0, 1," in capsys.readouterr().out
+    assert compare_main(["--activation", "none"]) == 0
+    assert "Sequential 2 -> 4 -> 4 -> 1: 0, 1, 2," in capsys.readouterr().out
+
+
+def test_a_widened_article_net_twins_as_what_it_is():
+    net = scratchnet.Net(rng=0)
+    net.fc2, net.fc3 = scratchnet.Linear(4, 8, rng=1), scratchnet.Linear(8, 1, rng=2)
+    theirs = twin(net)
+    assert torchnet.architecture_of(theirs) == net.architecture
+    assert compare_forward(net, theirs, np.ones((3, 2), np.float32)).passed
+    assert scratchnet.Heaviside(np.float32(0.25)).value == 0.25
