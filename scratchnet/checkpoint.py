@@ -168,7 +168,7 @@ def _read_header(file, path):
     if length > MAX_HEADER_BYTES:
         raise CheckpointError(f"{printable(path)}: a safetensors header of {length} bytes (at most {MAX_HEADER_BYTES})")
     try:
-        header = json.loads(file.read(length))
+        header = json.loads(file.read(length), object_pairs_hook=_no_duplicates)
     except (ValueError, UnicodeDecodeError, RecursionError) as error:
         raise CheckpointError(f"{printable(path)}: not a valid safetensors header ({first_line(error)})") from None
     if not isinstance(header, dict):
@@ -177,6 +177,16 @@ def _read_header(file, path):
     if metadata is not None and not (isinstance(metadata, dict) and all(isinstance(v, str) for v in metadata.values())):
         raise CheckpointError(f"{printable(path)}: not a valid safetensors header (__metadata__ must map to strings)")
     return header, metadata
+
+
+def _no_duplicates(pairs):
+    """A JSON object's pairs as a dict, refusing a name given twice (JSON would keep the last silently)."""
+    seen = {}
+    for key, value in pairs:
+        if key in seen:
+            raise ValueError(f"the name {printable(key)!r} appears twice")
+        seen[key] = value
+    return seen
 
 
 def _tensor(name, entry, data, path):
@@ -475,6 +485,8 @@ def network_from_state_dict(state_dict, activation=None, *, recorded=None, sourc
                 f"{printable(source)} records {recorded}, but activation={activation!r} says {said}; "
                 "leave activation out"
             )
+    elif activation is None and layers.naming == "linear":  # one Linear alone: no activation to say
+        architecture = architecture_for(layers, "none")
     elif activation is None:  # not said (say "none" for no activation)
         raise CheckpointError(
             f"{printable(source)} does not record its activations ({layers.describe()}): say them, e.g. "

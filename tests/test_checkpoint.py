@@ -16,6 +16,7 @@ from compare.checkpoint import load_network, load_state_dict_file
 from compare.cli import main as compare_main
 from scratchnet.checkpoint import (
     CheckpointError,
+    CheckpointWarning,
     file_layers,
     network_from_state_dict,
     recorded_architecture,
@@ -84,7 +85,8 @@ def test_torchnet_names_and_float64(tmp_path):
 
 def test_half_precision_weights_become_float32(tmp_path):
     torch.save(nn.Linear(3, 2).half().state_dict(), tmp_path / "half.pt")
-    state = load_state_dict_file(tmp_path / "half.pt")
+    with pytest.warns(CheckpointWarning, match=r"widened to float32, exactly: weight \(float16\), bias \(float16\)"):
+        state = load_state_dict_file(tmp_path / "half.pt")
     assert {v.dtype for v in state.values()} == {np.dtype(np.float32)}
 
 

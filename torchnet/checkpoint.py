@@ -14,7 +14,7 @@ from collections import OrderedDict
 
 import torch
 
-from scratchnet.checkpoint import CheckpointError, first_line, open_regular, printable
+from scratchnet.checkpoint import CheckpointError, CheckpointWarning, first_line, open_regular, printable
 
 __all__ = ["load_torch_state_dict"]
 
@@ -35,7 +35,8 @@ def load_torch_state_dict(path):
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the outcome below says what matters
-            loaded = torch.load(path, map_location="cpu", weights_only=True)
+            with open_regular(path) as file:  # a file object: torch.load goes by some names (".safetensors") itself
+                loaded = torch.load(file, map_location="cpu", weights_only=True)
     except OSError:
         raise
     except (KeyboardInterrupt, SystemExit):
@@ -43,28 +44,37 @@ def load_torch_state_dict(path):
     except BaseException as error:  # a parser of untrusted bytes can fail in many ways; all of them mean "no"
         refused = _unsafe_globals(path)
         if refused or "Weights only load failed" in str(error):
-            what = f" (it asks for {', '.join(refused)})" if refused else ""
+            what = f" (it asks for {printable(', '.join(refused))})" if refused else ""
             raise CheckpointError(
-                f"{path}: refused: this file needs code to load{what}; only tensors are read from PyTorch files "
-                "(torch.load(weights_only=True)), so nothing in it was run"
+                f"{printable(path)}: refused: this file needs code to load{what}; only tensors are read from "
+                "PyTorch files (torch.load(weights_only=True)), so nothing in it was run"
             ) from None
-        raise CheckpointError(
-            f"{path}: not a readable PyTorch file ({type(error).__name__}: {first_line(error)})"
-        ) from None
+        reason = printable(f"{type(error).__name__}: {first_line(error)}")
+        raise CheckpointError(f"{printable(path)}: not a readable PyTorch file ({reason})") from None
     state = _find_state_dict(loaded)
     if state is None:
         found = type(loaded).__name__ + (
             f" with keys {sorted(map(str, loaded))[:8]}" if isinstance(loaded, dict) else ""
         )
-        raise CheckpointError(f"{path}: holds a {found}, not a state dict of tensors")
-    arrays = OrderedDict()
+        raise CheckpointError(f"{printable(path)}: holds a {printable(found)}, not a state dict of tensors")
+    arrays, widened = OrderedDict(), []
     for name, tensor in state.items():
         if tensor.dtype in (torch.float16, torch.bfloat16):
+            widened.append(f"{printable(name)} ({str(tensor.dtype).removeprefix('torch.')})")
             tensor = tensor.float()  # NumPy has no bfloat16; float16 weights run as float32 here
         try:
             arrays[name] = tensor.detach().cpu().numpy()
         except (TypeError, RuntimeError) as error:
-            raise CheckpointError(f"{path}: tensor {name!r} cannot be read as an array ({first_line(error)})") from None
+            raise CheckpointError(
+                f"{printable(path)}: tensor {printable(name)} cannot be read as an array ({first_line(error)})"
+            ) from None
+    if widened:
+        warnings.warn(
+            f"{printable(path)}: widened to float32, exactly: {', '.join(widened[:10])}"
+            + (f" and {len(widened) - 10} more" if len(widened) > 10 else ""),
+            CheckpointWarning,
+            stacklevel=2,
+        )
     return arrays
 
 
