@@ -1,8 +1,23 @@
-"""``python -m benchmarks``: see ``benchmarks.cli``."""
+"""``python -m benchmarks`` and the console script ``scratchnet-bench``: see ``benchmarks.cli``.
 
-try:
-    from .cli import main
-except ImportError as missing:  # the [bench] extra: threadpoolctl and matplotlib
-    raise SystemExit(f"python -m benchmarks: error: {missing}; pip install 'scratchnet[bench]'") from None
+Imports nothing heavy itself, so that a missing extra is said in one line.
+"""
 
-raise SystemExit(main())
+import sys
+
+
+def main():
+    """Run ``benchmarks.cli.main``, or say in one line (status 2) what is missing and how to install it."""
+    from scratchnet.command_line import program_name
+
+    try:
+        from .cli import main as cli_main
+    except ImportError as missing:  # torch, threadpoolctl, matplotlib: the [bench] extra
+        prog = program_name("python -m benchmarks")
+        print(f"{prog}: error: {missing}; pip install 'scratchnet[bench]'", file=sys.stderr)
+        return 2
+    return cli_main()
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -5,29 +5,49 @@
   ``compare_training(...)``: reports judged with derived tolerances (see ``compare.tolerance``).
 - ``load_network(path, activation)``, ``load_state_dict_file(path)``: checkpoints of both kinds.
 - ``python -m compare``: the article's network in both frameworks, side by side; ``train``, ``figures``.
+
+compare needs PyTorch (``pip install 'scratchnet[torch]'``). Its names are
+imported when first used, so that ``python -m compare`` can say so in one
+line where torch is missing.
 """
 
-from .checkpoint import load_network, load_state_dict_file
-from .forward import compare_forward
-from .gradients import compare_gradients
-from .report import OutputComparison, Report, compare_outputs
-from .training import TrainingReport, compare_training
-from .weights import architecture_of, copy_weights, numpy_state, to_scratch, to_torch, twin
+import importlib
 
-__all__ = [
-    "OutputComparison",
-    "architecture_of",
-    "load_network",
-    "load_state_dict_file",
-    "Report",
-    "TrainingReport",
-    "compare_forward",
-    "compare_gradients",
-    "compare_training",
-    "compare_outputs",
-    "copy_weights",
-    "numpy_state",
-    "to_scratch",
-    "to_torch",
-    "twin",
-]
+#: Each public name, and the module of this package that defines it.
+_EXPORTS = {
+    "OutputComparison": "report",
+    "Report": "report",
+    "compare_outputs": "report",
+    "TrainingReport": "training",
+    "compare_training": "training",
+    "compare_forward": "forward",
+    "compare_gradients": "gradients",
+    "load_network": "checkpoint",
+    "load_state_dict_file": "checkpoint",
+    "architecture_of": "weights",
+    "copy_weights": "weights",
+    "numpy_state": "weights",
+    "to_scratch": "weights",
+    "to_torch": "weights",
+    "twin": "weights",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name):
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'compare' has no attribute {name!r}")
+    try:
+        value = getattr(importlib.import_module(f".{module}", __name__), name)
+    except ModuleNotFoundError as missing:
+        if missing.name != "torch":
+            raise
+        raise ImportError(f"compare needs PyTorch ({missing}): pip install 'scratchnet[torch]'") from None
+    globals()[name] = value
+    return value
+
+
+def __dir__():
+    return sorted(set(globals()) | set(_EXPORTS))

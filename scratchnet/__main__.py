@@ -7,9 +7,18 @@ The commands that show both frameworks side by side are ``python -m compare
 train`` and ``python -m compare figures``.
 """
 
+import sys
+
 import numpy as np
 
-from .command_line import ArgumentParser, add_figure_arguments, add_gate_arguments, count_arg, run_command
+from .command_line import (
+    ArgumentParser,
+    add_figure_arguments,
+    add_gate_arguments,
+    count_arg,
+    program_name,
+    run_command,
+)
 from .gates import GATES, describe_network, gate_network, train_gate
 from .progress import Progress
 
@@ -28,7 +37,6 @@ def build_parser():
             "answers. (python -m compare train trains its torch twin beside it.)"
         ),
     )
-    train.error = parser.error  # one line and status 2 for sub-command errors too
     add_gate_arguments(train)
     train.add_argument("--log-every", type=count_arg(1), help="print the loss every N epochs (default: epochs / 10)")
     figures = commands.add_parser(
@@ -40,7 +48,6 @@ def build_parser():
             "(pip install 'scratchnet[plot]'). python -m compare figures adds training in both frameworks."
         ),
     )
-    figures.error = parser.error
     add_figure_arguments(figures, FIGURE_NAMES)
     return parser
 
@@ -52,7 +59,8 @@ def figures_command(args, table=None, prog="python -m scratchnet"):
 
         from . import figures
     except ImportError as missing:
-        raise SystemExit(f"{prog} figures: error: {missing}; pip install 'scratchnet[plot]'") from None
+        print(f"{program_name(prog)} figures: error: {missing}; pip install 'scratchnet[plot]'", file=sys.stderr)
+        return 2
     from pathlib import Path
 
     table = figures.FIGURES if table is None else table

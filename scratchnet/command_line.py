@@ -18,6 +18,7 @@ __all__ = [
     "output_folder_arg",
     "path_arg",
     "positive_float",
+    "program_name",
     "run_command",
     "seed_arg",
     "sizes_arg",
@@ -32,8 +33,32 @@ MEMORY_BUDGET = (os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")) // 2 
 TRAINABLE = ("relu", "sigmoid", "tanh", "identity")
 
 
+#: The console scripts, by the module each runs as: their --help and errors use the name the user typed.
+CONSOLE_SCRIPTS = ("scratchnet", "scratchnet-compare", "scratchnet-bench")
+
+
+def program_name(module_form):
+    """The command's name as the user typed it: ``scratchnet-compare``, or ``module_form`` (``python -m compare``)."""
+    typed = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
+    return typed if typed in CONSOLE_SCRIPTS else module_form
+
+
 class ArgumentParser(argparse.ArgumentParser):
-    """``argparse.ArgumentParser`` whose errors are one line on stderr and exit status 2, never a traceback."""
+    """``argparse.ArgumentParser`` whose errors are one line on stderr and exit status 2, never a traceback.
+
+    ``prog`` is given in its ``python -m`` form and shown as the user typed
+    the command; every parser answers ``--version``.
+    """
+
+    def __init__(self, *args, prog=None, **kwargs):
+        from . import __version__
+
+        if prog is not None:  # "python -m compare train", or "scratchnet-compare train" for a sub-command
+            module, *sub = prog.removeprefix("python -m ").split(" ", 1)
+            module = {"scratchnet-compare": "compare", "scratchnet-bench": "benchmarks"}.get(module, module)
+            prog = " ".join([program_name(f"python -m {module}"), *sub])
+        super().__init__(*args, prog=prog, **kwargs)
+        self.add_argument("--version", action="version", version=f"%(prog)s (scratchnet) {__version__}")
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
@@ -125,7 +150,8 @@ def run_command(main, prog):
         sys.stdout.flush()
         return status
     except KeyboardInterrupt:
-        print(f"{prog}: interrupted", file=sys.stderr)
+        module, *sub = prog.removeprefix("python -m ").split(" ", 1)
+        print(f"{' '.join([program_name(f'python -m {module}'), *sub])}: interrupted", file=sys.stderr)
         return 130
     except BrokenPipeError:
         # The reader went away (python -m compare | head -1): nothing more to say, and no one to say it to.

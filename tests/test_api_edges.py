@@ -2,12 +2,17 @@
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
-from compare import compare_forward, compare_gradients, compare_training, twin
 from scratchnet import optim
 from scratchnet.gates import gate_data
+
+from .optional import optional, optional_names
+
+torch = optional("torch")
+compare_forward, compare_gradients, compare_training, twin = optional_names(
+    "compare", "compare_forward", "compare_gradients", "compare_training", "twin"
+)
 
 
 def test_linear_takes_its_input_by_name_and_backward_follows_it():

@@ -6,19 +6,22 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 
 import scratchnet
 import scratchnet.functional as F
-import torchnet
-from compare import compare_forward, twin
-from compare.checkpoint import load_network
-from compare.cli import main as compare_main
 from scratchnet import Activation, Architecture, Layer, infer
 from scratchnet.checkpoint import CheckpointError, recorded_architecture, save_safetensors
 
+from .optional import optional, optional_names
 from .strategies import described_architectures
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+compare_forward, twin = optional_names("compare", "compare_forward", "twin")
+(load_network,) = optional_names("compare.checkpoint", "load_network")
+(compare_main,) = optional_names("compare.cli", "main")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -5,12 +5,16 @@ import textwrap
 
 import numpy as np
 import pytest
-import torch
-import torch.nn as nn
-import torch.nn.functional as F
 
 import scratchnet
-import torchnet
+
+from .optional import optional
+
+torch = optional("torch")
+nn = optional("torch.nn")
+F = optional("torch.nn.functional")
+torchnet = optional("torchnet")
+
 
 # Copied from the article (shared/seed): print(net) and the state_dict loop.
 ARTICLE_PRINT_NET = """\

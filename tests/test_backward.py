@@ -2,17 +2,19 @@
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchnet
-import torchnet
-from compare import compare_gradients, twin
 from scratchnet import BackwardError
 from scratchnet import functional as F
 
+from .optional import optional, optional_names
 from .strategies import architectures, batch_shapes, seeds, unsaturated_inputs
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+compare_gradients, twin = optional_names("compare", "compare_gradients", "twin")
 
 
 @given(architectures(), batch_shapes, seeds)

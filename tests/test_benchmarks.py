@@ -5,11 +5,14 @@ import json
 import numpy as np
 import pytest
 
-from benchmarks import cli
-from benchmarks.backends import Backends, Prepared
-from benchmarks.goals import GOALS, memory_goal
-from benchmarks.report import crossovers
-from benchmarks.workloads import WORKLOADS
+from .optional import optional_names
+
+(cli,) = optional_names("benchmarks", "cli")
+Backends, Prepared = optional_names("benchmarks.backends", "Backends", "Prepared")
+GOALS, memory_goal = optional_names("benchmarks.goals", "GOALS", "memory_goal")
+(crossovers,) = optional_names("benchmarks.report", "crossovers")
+(WORKLOADS,) = optional_names("benchmarks.workloads", "WORKLOADS")
+
 
 REQUIRED = {
     "median_s",

@@ -5,15 +5,8 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
-from safetensors.torch import load_file as torch_load_safetensors
-from torch import nn
 
 import scratchnet
-import torchnet
-from compare import compare_forward, to_torch
-from compare.checkpoint import load_network, load_state_dict_file
-from compare.cli import main as compare_main
 from scratchnet.checkpoint import (
     CheckpointError,
     CheckpointWarning,
@@ -22,6 +15,16 @@ from scratchnet.checkpoint import (
     recorded_architecture,
     save_safetensors,
 )
+
+from .optional import optional, optional_names
+
+torch = optional("torch")
+(torch_load_safetensors,) = optional_names("safetensors.torch", "load_file")
+(nn,) = optional_names("torch", "nn")
+torchnet = optional("torchnet")
+compare_forward, to_torch = optional_names("compare", "compare_forward", "to_torch")
+load_network, load_state_dict_file = optional_names("compare.checkpoint", "load_network", "load_state_dict_file")
+(compare_main,) = optional_names("compare.cli", "main")
 
 
 def trained_sequential(seed=0, dtype=torch.float32):

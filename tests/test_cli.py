@@ -5,9 +5,10 @@ import sys
 
 import pytest
 
-from compare.cli import main
-
+from .optional import needs, optional_names
 from .test_article import ARTICLE_PRINT_NET
+
+(main,) = optional_names("compare.cli", "main")
 
 
 def run_main(capsys, *argv):
@@ -78,6 +79,7 @@ def test_bad_options_exit_2_with_one_line(capsys, argv, message):
     assert len(lines) == 1 and message in lines[0] and "Traceback" not in captured.err
 
 
+@needs("torch")
 def test_module_entry_point_runs_as_a_program():
     result = subprocess.run(
         [sys.executable, "-m", "compare", "--batch", "2"], capture_output=True, text=True, timeout=120

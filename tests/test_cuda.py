@@ -2,15 +2,20 @@
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 
 import scratchnet
-from compare import compare_forward, compare_gradients, compare_training, to_torch
-from compare.forward import torch_unit_roundoff
 from scratchnet.gates import GATES, gate_data
 
+from .optional import optional, optional_names
 from .strategies import architectures, batch_shapes, seeds, unsaturated_inputs
+
+torch = optional("torch")
+compare_forward, compare_gradients, compare_training, to_torch = optional_names(
+    "compare", "compare_forward", "compare_gradients", "compare_training", "to_torch"
+)
+(torch_unit_roundoff,) = optional_names("compare.forward", "torch_unit_roundoff")
+
 
 pytestmark = pytest.mark.skipif(not torch.cuda.is_available(), reason="no CUDA device")
 

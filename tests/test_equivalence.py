@@ -6,15 +6,17 @@ weights, both copy directions; judged by ``compare_forward``'s derived tolerance
 """
 
 import numpy as np
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 
 import scratchnet
-import torchnet
-from compare import compare_forward, copy_weights, numpy_state
 
+from .optional import optional, optional_names
 from .strategies import DIRECTIONS, DTYPES, architectures, batch_shapes, seeds, unsaturated_inputs
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+compare_forward, copy_weights, numpy_state = optional_names("compare", "compare_forward", "copy_weights", "numpy_state")
 
 
 def build_pair(arch, seed, direction):

@@ -6,9 +6,12 @@ import numpy as np
 import pytest
 
 import scratchnet
-import torchnet
 from scratchnet import figures
 from scratchnet.__main__ import FIGURE_NAMES, main
+
+from .optional import needs, optional
+
+torchnet = optional("torchnet")
 
 
 def png_size(path):
@@ -75,6 +78,16 @@ def test_deterministic_for_a_seed_and_svg_on_request(tmp_path):
     assert (tmp_path / "one.svg").read_text().lstrip().startswith(("<?xml", "<svg"))
 
 
+def test_without_matplotlib_the_command_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # as if it were not installed
+    assert main(["figures", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1 and "pip install 'scratchnet[plot]'" in err and not list(tmp_path.iterdir())
+
+
+@needs("matplotlib")
 def test_the_command_writes_every_figure(tmp_path, capsys):
     assert main(["figures", "--out", str(tmp_path), "--dpi", "30"]) == 0
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(f"{name}.png" for name in FIGURE_NAMES)

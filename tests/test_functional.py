@@ -4,12 +4,16 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from scratchnet import functional as F
+
+from .optional import optional
+
+torch = optional("torch")
+
 
 EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1000.0, -1000.0, 1e-45, -1e-45, 88.8, -88.8, 1e-3, -1e-3, 20.0, -20.0]
 DTYPES = [np.float32, np.float64]

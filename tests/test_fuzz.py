@@ -2,16 +2,20 @@
 and a network is unchanged after any failure."""
 
 import numpy as np
-import torch
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import scratchnet
-import torchnet
-from compare.checkpoint import load_state_dict_file
 from scratchnet import StateDictError
 from scratchnet.checkpoint import CheckpointError, file_layers, network_from_state_dict, save_safetensors
+
+from .optional import optional, optional_names
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+(load_state_dict_file,) = optional_names("compare.checkpoint", "load_state_dict_file")
+
 
 FILE_SETTINGS = settings(suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 

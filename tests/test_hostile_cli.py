@@ -14,10 +14,14 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from benchmarks.cli import main as benchmarks_main
-from compare.cli import main as compare_main
 from scratchnet.__main__ import main as scratchnet_main
 from scratchnet.checkpoint import save_safetensors
+
+from .optional import needs, optional_names
+
+(benchmarks_main,) = optional_names("benchmarks.cli", "main")
+(compare_main,) = optional_names("compare.cli", "main")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 CLI_SETTINGS = settings(
@@ -195,6 +199,7 @@ LONG_RUNNING = {
 }
 
 
+@needs("torch", "matplotlib")
 @pytest.mark.parametrize("command", sorted(LONG_RUNNING))
 def test_ctrl_c_at_a_random_moment(tmp_path, command):
     argv, outputs = LONG_RUNNING[command]
@@ -215,6 +220,7 @@ def test_ctrl_c_at_a_random_moment(tmp_path, command):
     assert not [p.name for p in out.glob(".*")], "a temporary file was left behind"
 
 
+@needs("torch")
 def test_a_closed_pipe_ends_quietly():
     process = start("-m", "compare", cwd=ROOT)
     assert process.stdout.readline()
@@ -225,6 +231,7 @@ def test_a_closed_pipe_ends_quietly():
     assert process.returncode == 141 and err == ""
 
 
+@needs("torch")
 def test_a_fifo_as_checkpoint_does_not_hang(tmp_path):
     os.mkfifo(tmp_path / "fifo")
     result = subprocess.run(

@@ -10,15 +10,21 @@ import zipfile
 
 import numpy as np
 import pytest
-import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import scratchnet
-import torchnet
-from compare import copy_weights, load_network, load_state_dict_file, numpy_state
 from scratchnet import StateDictError
 from scratchnet.checkpoint import CheckpointError, CheckpointWarning, detect_format, save_safetensors
+
+from .optional import needs, optional, optional_names
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+copy_weights, load_network, load_state_dict_file, numpy_state = optional_names(
+    "compare", "copy_weights", "load_network", "load_state_dict_file", "numpy_state"
+)
+
 
 NAMES = ("net.safetensors", "net.pt", "net.pth", "net.bin", "net", "net.txt", ".safetensors")
 
@@ -141,6 +147,7 @@ CLAIMS = {
 }
 
 
+@needs("torch")
 @pytest.mark.parametrize("case", sorted(CLAIMS))
 def test_a_file_cannot_ask_for_more_memory_than_it_holds(tmp_path, case):
     make, message = CLAIMS[case]

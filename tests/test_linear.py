@@ -4,9 +4,12 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 from scratchnet import Linear
+
+from .optional import optional
+
+torch = optional("torch")
 
 
 def test_layout_and_formula():

@@ -4,10 +4,14 @@ import warnings
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
 from scratchnet import BCEWithLogitsLoss, MSELoss
+
+from .optional import optional
+
+torch = optional("torch")
+
 
 PAIRS = [(MSELoss, torch.nn.MSELoss), (BCEWithLogitsLoss, torch.nn.BCEWithLogitsLoss)]
 

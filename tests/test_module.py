@@ -5,10 +5,13 @@ from collections import OrderedDict
 
 import numpy as np
 import pytest
-import torch
 
-import torchnet
 from scratchnet import MLP, Linear, Module, Net, Parameter, StateDictError
+
+from .optional import optional
+
+torch = optional("torch")
+torchnet = optional("torchnet")
 
 
 class Pair(Module):

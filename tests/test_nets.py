@@ -2,11 +2,14 @@
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
-import torchnet
 from scratchnet import ACTIVATION_NAMES
+
+from .optional import optional
+
+torch = optional("torch")
+torchnet = optional("torchnet")
 
 
 @pytest.mark.parametrize("activation", ACTIVATION_NAMES)

@@ -4,10 +4,14 @@ import itertools
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
 from scratchnet import optim
+
+from .optional import optional
+
+torch = optional("torch")
+
 
 SGD_OPTIONS = [
     dict(lr=lr, momentum=m, dampening=d, weight_decay=wd, nesterov=n, maximize=mx)

@@ -4,13 +4,18 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
-import torchnet
-from compare import compare_forward, compare_outputs, twin
-from compare.forward import torch_unit_roundoff
-from compare.tolerance import gamma, linear_chain, reference_with_bounds, unit_roundoff
+
+from .optional import optional, optional_names
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+compare_forward, compare_outputs, twin = optional_names("compare", "compare_forward", "compare_outputs", "twin")
+(torch_unit_roundoff,) = optional_names("compare.forward", "torch_unit_roundoff")
+gamma, linear_chain, reference_with_bounds, unit_roundoff = optional_names(
+    "compare.tolerance", "gamma", "linear_chain", "reference_with_bounds", "unit_roundoff"
+)
 
 
 def test_unit_roundoff_and_gamma():

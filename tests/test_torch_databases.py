@@ -11,16 +11,20 @@ import math
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
 import scratchnet.functional as F
 from scratchnet import optim
 
+from .optional import optional
+
 pytest.importorskip("expecttest")  # torch.testing._internal needs it
 from torch.testing._internal.common_methods_invocations import op_db  # noqa: E402
 from torch.testing._internal.common_modules import module_db  # noqa: E402
 from torch.testing._internal.common_optimizers import optim_db  # noqa: E402
+
+torch = optional("torch")
+
 
 DTYPES = (torch.float32, torch.float64)
 UNIT = {torch.float32: 2.0**-24, torch.float64: 2.0**-53}

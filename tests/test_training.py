@@ -4,9 +4,13 @@ import numpy as np
 import pytest
 
 import scratchnet
-from compare import compare_training, twin
 from scratchnet import optim
 from scratchnet.gates import GATES, gate_data
+
+from .optional import optional_names
+
+compare_training, twin = optional_names("compare", "compare_training", "twin")
+
 
 RECIPES = [
     ("sgd", dict(lr=0.5)),

@@ -3,7 +3,10 @@
 import re
 from pathlib import Path
 
-from compare.figures import FIGURES
+from .optional import optional_names
+
+(FIGURES,) = optional_names("compare.figures", "FIGURES")
+
 
 ROOT = Path(__file__).resolve().parent.parent
 TEXT = (ROOT / "docs" / "walkthrough.md").read_text()

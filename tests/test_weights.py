@@ -2,11 +2,16 @@
 
 import numpy as np
 import pytest
-import torch
 
 import scratchnet
-import torchnet
-from compare import compare_forward, copy_weights, numpy_state, to_scratch, to_torch, twin
+
+from .optional import optional, optional_names
+
+torch = optional("torch")
+torchnet = optional("torchnet")
+compare_forward, copy_weights, numpy_state, to_scratch, to_torch, twin = optional_names(
+    "compare", "compare_forward", "copy_weights", "numpy_state", "to_scratch", "to_torch", "twin"
+)
 
 
 def assert_same_state(a, b):
