@@ -24,6 +24,7 @@ from scratchnet.command_line import (
     seed_arg,
     sizes_arg,
 )
+from scratchnet.files import check_target
 from scratchnet.progress import Progress
 
 from .backends import BACKENDS, Backends, Unavailable
@@ -271,12 +272,22 @@ def _main(argv):
     args.argv = argv
     if args.devices and "cuda" in args.devices and not torch.cuda.is_available():
         parser.error("argument --devices: CUDA is not available on this machine")
-    widest = max(max(args.sizes) if args.sizes else 0, *(max(w.sizes) for w in WORKLOADS.values()))
+    chosen = [WORKLOADS[name] for name in (args.nets or ([] if args.sizes else list(WORKLOADS)))]
+    chosen += [Workload("custom", Architecture.mlp(args.sizes, args.activation))] if args.sizes else []
     for batch in args.batches or ():
-        try:
-            fits_in_memory(8 * batch * widest, f"a batch of {batch} at width {widest}")
-        except ValueError as error:
-            parser.error(f"argument --batches: {error}")
+        for workload in chosen:
+            if workload.flops_per_sample() * batch > CPU_GFLOP_LIMIT * 1e9:
+                continue  # such a call is skipped on the CPU, not run
+            try:  # every layer's output, in each backend (a few of them held at once), in float64
+                fits_in_memory(8 * batch * sum(workload.sizes) * 4, f"a batch of {batch} of the {workload.name} net")
+            except ValueError as error:
+                parser.error(f"argument --batches: {error}")
+    try:  # found now, not after minutes of measuring
+        args.out.mkdir(parents=True, exist_ok=True)
+        for name in ("benchmarks.json", "benchmarks.png"):
+            check_target(args.out / name)
+    except OSError as error:
+        parser.error(f"argument --out: {error}")
     started = time.monotonic()
     document = run(args)
     document["seconds"] = round(time.monotonic() - started, 1)

@@ -22,7 +22,7 @@ import scratchnet
 import torchnet
 from scratchnet.__main__ import LINEAR_XOR, figures_command
 from scratchnet.architecture import Architecture, Layer, parse_activations
-from scratchnet.checkpoint import first_line, printable, recorded_architecture
+from scratchnet.checkpoint import first_line, network_from_state_dict, printable
 from scratchnet.command_line import (
     ArgumentParser,
     add_figure_arguments,
@@ -36,7 +36,7 @@ from scratchnet.command_line import (
 )
 from scratchnet.gates import GATES
 
-from .checkpoint import load_network, load_state_dict_file
+from .checkpoint import read_checkpoint
 from .forward import compare_forward, describe
 from .weights import copy_weights, to_torch
 
@@ -150,6 +150,23 @@ def check_device(text):
     return device
 
 
+#: What a comparison keeps per sample and unit of width, in float64 values: both forward passes with their
+#: recorded intermediates, and the reference trace with one error bound per implementation (measured: about 21).
+VALUES_PER_ACTIVATION = 24
+#: Copies of each weight: both networks, the float64 reference, its absolute values, the state dicts.
+COPIES_PER_WEIGHT = 8
+
+
+def check_memory(parser, sizes, batch):
+    """Exit 2, before any work, if comparing a network of ``sizes`` on ``batch`` inputs cannot fit in memory."""
+    weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:])) * 8 * COPIES_PER_WEIGHT
+    activations = batch * sum(sizes) * 8 * VALUES_PER_ACTIVATION
+    try:
+        fits_in_memory(weights + activations, f"comparing {' -> '.join(map(str, sizes))} on {batch} inputs")
+    except ValueError as error:
+        parser.error(f"arguments --batch and --sizes (or the checkpoint's sizes): {error}")
+
+
 def compare_main(argv):
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -159,11 +176,8 @@ def compare_main(argv):
         parser.error(f"argument --device: {error}")
     if args.checkpoint and args.sizes:
         parser.error("argument --sizes: not with --checkpoint (the file says the sizes)")
-    widest = max(args.sizes or (4,))
-    try:
-        fits_in_memory(8 * args.batch * widest, f"--batch {args.batch} at width {widest}")
-    except ValueError as error:
-        parser.error(f"argument --batch: {error}")
+    if not args.checkpoint:
+        check_memory(parser, args.sizes or (2, 4, 4, 1), args.batch)
 
     if args.checkpoint:
         scratch_net, torch_net = _from_checkpoint(parser, args, device)
@@ -219,13 +233,14 @@ def _from_scratch(args, architecture, device):
 def _from_checkpoint(parser, args, device):
     """The user's network, read from the file into scratchnet, and its torch twin."""
     try:
-        keys = list(load_state_dict_file(args.checkpoint))
-        scratch_net = load_network(args.checkpoint, args.activation)
-        recorded = recorded_architecture(args.checkpoint)
+        state, recorded = read_checkpoint(args.checkpoint)  # one read of the file
+        keys = [printable(key) for key in state]
+        scratch_net = network_from_state_dict(state, args.activation, recorded=recorded, source=args.checkpoint)
     except (ValueError, TypeError, OSError) as error:  # CheckpointError is a ValueError
         parser.error(f"argument --checkpoint: {printable(first_line(error))}")
     if args.dtype:
         scratch_net.to(np.dtype(args.dtype))
+    check_memory(parser, scratch_net.architecture.sizes, args.batch)
     torch_net = to_torch(scratch_net, device=device)
     source = "as the file records them" if recorded else "as --activation says (the file does not record them)"
     print(f"== checkpoint {args.checkpoint}: {describe(scratch_net)}, {next(scratch_net.parameters()).dtype} ==")

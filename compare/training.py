@@ -186,27 +186,30 @@ def compare_training(
     errors = _OptimizerErrors(optimizer, options)
     weight_decay, decoupled = options.get("weight_decay", 0), options.get("decoupled_weight_decay", False)
     records = []
-    for number in range(1, steps + 1):
-        chain = linear_chain(scratch_net)
-        trace = forward_trace(chain, x, [u_s, u_t])
-        upstream, upstream_errors = loss_gradient_and_errors(
-            loss, trace[-1].h_out, trace[-1].e_out, target, reduction, [u_s, u_t]
-        )
-        _, (b_s, b_t) = backward_bounds(chain, trace, upstream, upstream_errors, [u_s, u_t])
+    with np.errstate(all="ignore"):  # overflow and NaN are judged step by step, not warned about
+        for number in range(1, steps + 1):
+            chain = linear_chain(scratch_net)
+            trace = forward_trace(chain, x, [u_s, u_t])
+            upstream, upstream_errors = loss_gradient_and_errors(
+                loss, trace[-1].h_out, trace[-1].e_out, target, reduction, [u_s, u_t]
+            )
+            _, (b_s, b_t) = backward_bounds(chain, trace, upstream, upstream_errors, [u_s, u_t])
 
-        loss_s = scratch_step(scratch_net, scratch_loss, scratch_opt, x, target)
-        loss_t = torch_step(torch_net, torch_loss, torch_opt, x_t, target_t)
+            loss_s = scratch_step(scratch_net, scratch_loss, scratch_opt, x, target)
+            loss_t = torch_step(torch_net, torch_loss, torch_opt, x_t, target_t)
 
-        params = dict(scratch_net.named_parameters())
-        for index, name in enumerate(names):
-            e_g = b_s[name] + b_t[name] + (weight_decay * budget[name] if weight_decay and not decoupled else 0)
-            if weight_decay and decoupled:
-                budget[name] = budget[name] * (1 - options.get("lr", 1e-3) * weight_decay)
-            e_update = errors.update_error(name, e_g, params[name].grad, params[name].data, scratch_opt.state[index], u)
-            budget[name] = budget[name] + e_update + 2 * 2 * u * np.abs(params[name].data)
-        records.append(
-            _step_comparison(number, loss_s, loss_t, numpy_state(scratch_net), numpy_state(torch_net), budget)
-        )
+            params = dict(scratch_net.named_parameters())
+            for index, name in enumerate(names):
+                e_g = b_s[name] + b_t[name] + (weight_decay * budget[name] if weight_decay and not decoupled else 0)
+                if weight_decay and decoupled:
+                    budget[name] = budget[name] * (1 - options.get("lr", 1e-3) * weight_decay)
+                e_update = errors.update_error(
+                    name, e_g, params[name].grad, params[name].data, scratch_opt.state[index], u
+                )
+                budget[name] = budget[name] + e_update + 2 * 2 * u * np.abs(params[name].data)
+            records.append(
+                _step_comparison(number, loss_s, loss_t, numpy_state(scratch_net), numpy_state(torch_net), budget)
+            )
     options_text = ", ".join(f"{k}={v}" for k, v in options.items())
     title = (
         f"training: {describe(scratch_net)}, {dtype}, {loss} loss ({reduction}), {optimizer}({options_text}), "
@@ -217,11 +220,13 @@ def compare_training(
 
 def _step_comparison(number, loss_s, loss_t, mine, theirs, budget):
     worst_name, worst_ratio, max_abs, max_rel = "", 0.0, 0.0, 0.0
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(all="ignore"):
         for name in mine:
-            diff = np.abs(mine[name].astype(np.float64) - theirs[name])
-            ratio = np.where(diff == 0, 0.0, diff / budget[name])
-            rel = np.where(diff == 0, 0.0, diff / np.abs(theirs[name]))
+            a, b = mine[name].astype(np.float64), theirs[name].astype(np.float64)
+            same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal, or NaN on both sides
+            diff = np.where(same, 0.0, np.nan_to_num(np.abs(a - b), nan=np.inf))  # NaN on one side: infinitely apart
+            ratio = np.where(diff == 0, 0.0, np.nan_to_num(diff / budget[name], nan=np.inf))
+            rel = np.where(diff == 0, 0.0, diff / np.abs(b))
             if ratio.size and ratio.max() >= worst_ratio:
                 worst_name, worst_ratio = name, float(ratio.max())
             max_abs = max(max_abs, float(diff.max(initial=0)))

@@ -106,6 +106,17 @@ def _write_torch(dst, values):
         raise ValueError(
             f"cannot copy weights into {type(dst).__name__} (nothing was copied):\n  - " + "\n  - ".join(cannot)
         )
+    tied = [
+        f"{second} shares memory with {first} (tied weights), but the source gives them other values"
+        for i, (first, a) in enumerate(targets.items())
+        for second, b in list(targets.items())[i + 1 :]
+        if a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+        and not np.array_equal(values[first], values[second], equal_nan=True)
+    ]
+    if tied:
+        raise ValueError(
+            f"cannot copy weights into {type(dst).__name__} (nothing was copied):\n  - " + "\n  - ".join(tied)
+        )
     backup = {name: t.detach().clone() for name, t in targets.items()}
     written = []
     with torch.no_grad():

@@ -19,6 +19,7 @@ from .command_line import (
     program_name,
     run_command,
 )
+from .files import check_target
 from .gates import GATES, describe_network, gate_network, train_gate
 from .progress import Progress
 
@@ -64,10 +65,18 @@ def figures_command(args, table=None, prog="python -m scratchnet"):
     from pathlib import Path
 
     table = figures.FIGURES if table is None else table
-    out = Path(args.out)  # created and checked writable when the options were read
+    out = Path(args.out)  # checked writable when the options were read; made now that all of them are good
+    out.mkdir(parents=True, exist_ok=True)
     names = args.only or list(table)
     suffixes = {"png": [".png"], "svg": [".svg"], "both": [".png", ".svg"]}[args.format]
     seeded = {"boundaries", "training"}
+    try:  # a folder or a FIFO where a figure goes is found now, before any drawing
+        for name in names:
+            for suffix in suffixes:
+                check_target(out / f"{name}{suffix}")
+    except OSError as error:
+        print(f"{program_name(prog)} figures: error: argument --out: {error}", file=sys.stderr)
+        return 2
     with Progress(len(names), "figures") as progress:
         for done, name in enumerate(names, start=1):
             paths = [out / f"{name}{suffix}" for suffix in suffixes]

@@ -85,8 +85,8 @@ class Activation:
             raise TypeError(f"activation {name!r} has no setting {', '.join(unknown)} (its settings: {allowed})")
         values = {**known, **settings}
         for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value):
-                raise ValueError(f"activation {name!r}: {key} must be a finite number, got {value!r}")
+            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
+                raise ValueError(f"activation {name!r}: {key} must be a finite number, got {_short(value)}")
         object.__setattr__(self, "name", name)
         object.__setattr__(self, "settings", tuple(sorted((key, float(value)) for key, value in values.items())))
 
@@ -311,6 +311,14 @@ class Architecture:
                 activation = Activation(**activation)
             layers.append(Layer(item["in_features"], item["out_features"], item["bias"], activation))
         return cls(tuple(layers), data["naming"])
+
+
+def _finite(value):
+    """``math.isfinite``, for integers too large for a float as well (they are not finite floats)."""
+    try:
+        return math.isfinite(value)
+    except OverflowError:
+        return False
 
 
 def _short(value):

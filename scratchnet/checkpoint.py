@@ -43,12 +43,15 @@ __all__ = [
     "architecture_for",
     "detect_format",
     "file_layers",
+    "format_of",
     "load_mlp",
     "load_network",
     "load_state_dict_file",
     "network_from_state_dict",
     "open_regular",
     "printable",
+    "read_checkpoint",
+    "read_safetensors",
     "recorded_architecture",
     "save_safetensors",
 ]
@@ -68,18 +71,31 @@ MAX_HEADER_BYTES = 100_000_000
 
 
 def open_regular(path):
-    """Open ``path`` for reading in binary, refusing what is not a regular file before it can block.
+    """Open ``path`` for reading in binary, refusing what is not a regular file, without ever blocking.
 
-    A FIFO would make ``open`` wait for a writer forever; a directory or a
-    device is no checkpoint. Raises ``OSError`` (``IsADirectoryError`` for a
-    directory) naming the path.
+    The file is opened non-blocking and then checked (``fstat`` on what was
+    opened), so a FIFO swapped in at any moment is refused, not waited on.
+    Raises ``OSError`` (``IsADirectoryError`` for a directory) naming the
+    path; ``TypeError`` for what is not a path (a file descriptor is not taken:
+    it is the caller's to close).
     """
-    info = os.stat(path)  # FileNotFoundError as usual
-    if stat.S_ISDIR(info.st_mode):
-        raise IsADirectoryError(errno.EISDIR, "is a directory, not a checkpoint file", printable(path))
-    if not stat.S_ISREG(info.st_mode):
-        raise OSError(errno.EINVAL, "not a regular file (a FIFO, a socket or a device?)", printable(path))
-    return open(path, "rb")
+    if isinstance(path, (int, bool)) or not isinstance(path, (str, bytes, os.PathLike)):
+        raise TypeError(f"expected a path (str or os.PathLike), got {type(path).__name__}")
+    try:
+        descriptor = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+    except ValueError:  # a NUL character in the path
+        raise OSError(errno.EINVAL, "not a usable path (it holds a NUL character)", printable(path)) from None
+    try:
+        info = os.fstat(descriptor)
+        if stat.S_ISDIR(info.st_mode):
+            raise IsADirectoryError(errno.EISDIR, "is a directory, not a checkpoint file", printable(path))
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file (a FIFO, a socket or a device?)", printable(path))
+        os.set_blocking(descriptor, True)
+        return os.fdopen(descriptor, "rb")
+    except BaseException:
+        os.close(descriptor)
+        raise
 
 
 def detect_format(path):
@@ -91,8 +107,14 @@ def detect_format(path):
     The name of the file plays no part.
     """
     with open_regular(path) as file:
-        head = file.read(9)
-        size = os.fstat(file.fileno()).st_size
+        return format_of(file)
+
+
+def format_of(file):
+    """``detect_format`` for an open binary file, left at its start."""
+    head = file.read(9)
+    size = os.fstat(file.fileno()).st_size
+    file.seek(0)
     if len(head) == 9 and head[8:9] == b"{" and 8 + int.from_bytes(head[:8], "little") <= size:
         return "safetensors"
     if head[:4] == b"PK\x03\x04" or (head[:1] == b"\x80" and head[1:2] in (b"\x02", b"\x03", b"\x04", b"\x05")):
@@ -120,36 +142,44 @@ class CheckpointWarning(UserWarning):
     """Something was done to a file's values to read them (float16 or bfloat16 widened to float32)."""
 
 
-def load_state_dict_file(path):
-    """Read a ``.safetensors`` file into an ordered ``{name: numpy array}``.
+def read_checkpoint(path):
+    """A ``.safetensors`` file's tensors and the ``Architecture`` it records (or None), from one read of it.
 
     Every tensor's dtype, shape and place in the file is checked against the
-    file's real size before anything is read, so a file cannot ask for more
-    memory than it holds. float16 and bfloat16 tensors are widened to float32
-    (exactly), and a ``CheckpointWarning`` names them.
+    file's real size before anything is read, and only the bytes the tensors
+    use are read: a file cannot ask for more memory than it holds. float16
+    and bfloat16 tensors are widened to float32 (exactly), and a
+    ``CheckpointWarning`` names them.
 
     Raises:
         CheckpointError: not a safetensors file, truncated or corrupted, a
             dtype NumPy cannot hold; a PyTorch file (reading it needs torch:
-            ``compare.load_state_dict_file``).
+            ``compare.read_checkpoint``).
         OSError: the path cannot be read, or is not a regular file.
     """
-    kind = detect_format(path)
-    if kind == "torch":
-        raise CheckpointError(
-            f"{printable(path)}: a PyTorch file (torch.save); reading it needs torch: use compare.load_network "
-            "or python -m compare --checkpoint (pip install torch), or save it as safetensors"
-        )
-    if kind is None:
-        raise CheckpointError(
-            f"{printable(path)}: not a checkpoint (expected a .safetensors file or one written by torch.save)"
-        )
     with open_regular(path) as file:
-        header, _ = _read_header(file, path)
-        data = file.read()
+        kind = format_of(file)
+        if kind == "torch":
+            raise CheckpointError(
+                f"{printable(path)}: a PyTorch file (torch.save); reading it needs torch: use compare.load_network "
+                "or python -m compare --checkpoint (pip install torch), or save it as safetensors"
+            )
+        if kind is None:
+            raise CheckpointError(
+                f"{printable(path)}: not a checkpoint (expected a .safetensors file or one written by torch.save)"
+            )
+        return read_safetensors(file, path)
+
+
+def read_safetensors(file, path):
+    """``read_checkpoint`` of an open safetensors file (``path`` names it in messages)."""
+    header, metadata = _read_header(file, path)
+    entries = {name: _entry(name, header[name], path) for name in header}
+    needed = max((end for _, _, (_, end) in entries.values()), default=0)
+    data = file.read(needed)  # only what the tensors use: trailing bytes (or a sparse file's holes) are not read
     arrays, widened = OrderedDict(), []
     for name in sorted(header, key=natural_order):
-        arrays[name], was = _tensor(name, header[name], data, path)
+        arrays[name], was = _tensor(name, entries[name], data, path)
         if was:
             widened.append(f"{printable(name)} ({was})")
     if widened:
@@ -157,9 +187,14 @@ def load_state_dict_file(path):
             f"{printable(path)}: widened to float32, exactly: {', '.join(widened[:10])}"
             + (f" and {len(widened) - 10} more" if len(widened) > 10 else ""),
             CheckpointWarning,
-            stacklevel=2,
+            stacklevel=3,
         )
-    return arrays
+    return arrays, _recorded(metadata, path)
+
+
+def load_state_dict_file(path):
+    """A ``.safetensors`` file's tensors as an ordered ``{name: numpy array}`` (see ``read_checkpoint``)."""
+    return read_checkpoint(path)[0]
 
 
 def _read_header(file, path):
@@ -189,27 +224,40 @@ def _no_duplicates(pairs):
     return seen
 
 
-def _tensor(name, entry, data, path):
-    """One tensor of a safetensors file, checked against the bytes there are; and what it was widened from."""
+#: Each dimension of a tensor at most this: a larger one cannot be real data, whatever else the file says.
+MAX_DIMENSION = 2**48
+
+
+def _entry(name, entry, path):
+    """One tensor's header entry, checked for form: ``(dtype name, shape, (begin, end))``."""
     where = f"{printable(path)}: tensor {printable(name)}"
     if not isinstance(entry, dict) or set(entry) != {"dtype", "shape", "data_offsets"}:
         raise CheckpointError(f"{where}: expected dtype, shape and data_offsets, got {printable(_short(entry))}")
     dtype, shape, offsets = entry["dtype"], entry["shape"], entry["data_offsets"]
-    if dtype not in SAFETENSORS_DTYPES:
+    if not isinstance(dtype, str) or dtype not in SAFETENSORS_DTYPES:
+        shown = printable(dtype if isinstance(dtype, str) else _short(dtype))
+        supported = ", ".join(SAFETENSORS_DTYPES)
+        raise CheckpointError(f"{where}: dtype {shown} is not supported (supported: {supported})")
+    if not (
+        isinstance(shape, list) and len(shape) <= 8 and all(type(n) is int and 0 <= n <= MAX_DIMENSION for n in shape)
+    ):
         raise CheckpointError(
-            f"{where}: dtype {printable(dtype)} is not supported (supported: {', '.join(SAFETENSORS_DTYPES)})"
+            f"{where}: shape must be a list of at most 8 sizes from 0 to 2**48, got {printable(_short(shape))}"
         )
-    if not (isinstance(shape, list) and all(type(n) is int and n >= 0 for n in shape) and len(shape) <= 8):
-        raise CheckpointError(f"{where}: shape must be a list of at most 8 sizes >= 0, got {printable(_short(shape))}")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(type(n) is int for n in offsets)):
         raise CheckpointError(f"{where}: data_offsets must be [begin, end], got {printable(_short(offsets))}")
+    return dtype, shape, tuple(offsets)
+
+
+def _tensor(name, entry, data, path):
+    """One tensor of a safetensors file, checked against the bytes there are; and what it was widened from."""
+    dtype, shape, (begin, end) = entry
     itemsize = np.dtype(SAFETENSORS_DTYPES[dtype]).itemsize
-    begin, end = offsets
     claimed = math.prod(shape) * itemsize  # Python ints: no overflow, whatever the file claims
     if not 0 <= begin <= end <= len(data) or end - begin != claimed:
         raise CheckpointError(
-            f"{where}: shape {shape} of {dtype} needs {claimed} bytes, but the file gives it bytes {begin} to {end} "
-            f"of {len(data)}"
+            f"{printable(path)}: tensor {printable(name)}: shape {shape} of {dtype} needs {claimed} bytes, but the "
+            f"file gives it bytes {begin} to {end} of {len(data)}"
         )
     values = np.frombuffer(data, SAFETENSORS_DTYPES[dtype], claimed // itemsize, begin).reshape(shape)
     if dtype == "BF16":
@@ -226,15 +274,18 @@ def _short(value):
 
 def recorded_architecture(path):
     """The ``Architecture`` a safetensors file records in its metadata, or None if it records none."""
-    if detect_format(path) != "safetensors":
-        return None
     with open_regular(path) as file:
-        _, metadata = _read_header(file, path)
+        if format_of(file) != "safetensors":
+            return None
+        return _recorded(_read_header(file, path)[1], path)
+
+
+def _recorded(metadata, path):
     if metadata is None or METADATA_KEY not in metadata:
         return None
     try:
         return Architecture.from_dict(json.loads(metadata[METADATA_KEY]))
-    except (TypeError, ValueError, RecursionError) as error:
+    except (TypeError, ValueError, ArithmeticError, RecursionError) as error:
         raise CheckpointError(
             f"{printable(path)}: its recorded architecture cannot be read ({printable(first_line(error))})"
         ) from None
@@ -252,8 +303,9 @@ def first_line(error):
 
 
 def natural_order(name):
-    """``fc2`` before ``fc10``, ``2.weight`` before ``10.weight``."""
-    return [int(part) if part.isdigit() else part for part in re.split(r"(\d+)", name)]
+    """``fc2`` before ``fc10``, ``2.weight`` before ``10.weight`` (ASCII digits only: ``int`` takes others too)."""
+    parts = re.split(r"([0-9]+)", name)
+    return [(0, int(part), "") if part.isascii() and part.isdigit() else (1, 0, part) for part in parts]
 
 
 # -- what a state dict says -----------------------------------------------------------------
@@ -289,7 +341,8 @@ class FileLayers:
 #: A layer number longer than this is no real network's (and would make int() slow or refuse it).
 MAX_LAYER_DIGITS = 9
 
-_LAYER_KEY = re.compile(r"^(?P<prefix>(?:.*\.)?)(?P<layer>fc[0-9]+|[0-9]+)\.(?P<kind>weight|bias)$")
+#: A layer's key: an optional prefix of printable characters ending in a dot, then ``fcN`` or an index.
+_LAYER_KEY = re.compile(r"(?P<prefix>(?:[^\x00-\x1f\x7f-\x9f]*\.)?)(?P<layer>fc[0-9]+|[0-9]+)\.(?P<kind>weight|bias)")
 
 
 def file_layers(state_dict):
@@ -311,7 +364,7 @@ def file_layers(state_dict):
         layers[""] = {kind: kind for kind in state_dict}  # one Linear alone
         prefixes.add("")
     for key in state_dict if not layers else ():
-        match = _LAYER_KEY.match(key) if isinstance(key, str) else None
+        match = _LAYER_KEY.fullmatch(key) if isinstance(key, str) else None
         if match is None:
             strangers.append(key)
             continue
@@ -508,10 +561,9 @@ def _file_keys(layers):
 
 
 def load_network(path, activation=None):
-    """The network a ``.safetensors`` file holds (see ``network_from_state_dict``)."""
-    return network_from_state_dict(
-        load_state_dict_file(path), activation, recorded=recorded_architecture(path), source=str(path)
-    )
+    """The network a ``.safetensors`` file holds (see ``network_from_state_dict``), from one read of the file."""
+    state, recorded = read_checkpoint(path)
+    return network_from_state_dict(state, activation, recorded=recorded, source=str(path))
 
 
 #: The name of the first round, kept: it returns an MLP for fc-named files, a Sequential for Sequential ones.

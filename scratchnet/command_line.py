@@ -1,8 +1,10 @@
 """Command-line helpers shared by ``python -m scratchnet``, ``python -m compare`` and ``python -m benchmarks``."""
 
 import argparse
+import contextlib
 import math
 import os
+import signal
 import sys
 import tempfile
 
@@ -15,6 +17,7 @@ __all__ = [
     "add_gate_arguments",
     "count_arg",
     "fits_in_memory",
+    "interrupt_after",
     "output_folder_arg",
     "path_arg",
     "positive_float",
@@ -61,15 +64,17 @@ class ArgumentParser(argparse.ArgumentParser):
         self.add_argument("--version", action="version", version=f"%(prog)s (scratchnet) {__version__}")
 
     def error(self, message):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+        from .checkpoint import printable  # control characters in what the user typed are shown escaped
+
+        self.exit(2, f"{printable(self.prog)}: error: {printable(message)} (see --help)\n")
 
 
 def sizes_arg(text):
     """Parse ``"2,4,4,1"`` into layer widths, each small enough for its weights to fit in memory."""
     try:
         sizes = check_sizes(int(part) if len(part.strip()) <= 12 else -1 for part in text.split(","))
-        for n_in, n_out in zip(sizes[:-1], sizes[1:]):
-            fits_in_memory(8 * n_in * n_out, f"a {n_in} x {n_out} weight")
+        weights = sum(n_in * n_out for n_in, n_out in zip(sizes[:-1], sizes[1:]))
+        fits_in_memory(8 * weights, f"{weights} weights")
         return sizes
     except (TypeError, ValueError) as error:
         raise argparse.ArgumentTypeError(
@@ -126,16 +131,46 @@ def path_arg(text):
 
 
 def output_folder_arg(text):
-    """An argparse type: a folder to write into, created if need be and checked writable now, before any work."""
+    """An argparse type: a folder that can be written into (or created), checked now, before any work.
+
+    Nothing is created here (the command creates the folder once every
+    option is known good): a real probe, a temporary folder made and removed
+    in the folder or its nearest existing ancestor, says whether it can be.
+    """
     if not text.strip():
         raise argparse.ArgumentTypeError("expected a folder, got an empty path")
+    probe = os.path.abspath(text)
+    while not os.path.exists(probe) and os.path.dirname(probe) != probe:
+        probe = os.path.dirname(probe)
+    if not os.path.isdir(probe):
+        raise argparse.ArgumentTypeError(f"cannot write into {text!r}: {probe!r} is not a folder")
     try:
-        os.makedirs(text, exist_ok=True)
-        with tempfile.TemporaryFile(dir=text):
-            pass
+        os.rmdir(tempfile.mkdtemp(dir=probe, prefix=".probe-"))
     except OSError as error:
         raise argparse.ArgumentTypeError(f"cannot write into {text!r}: {error.strerror or error}") from None
     return text
+
+
+@contextlib.contextmanager
+def interrupt_after():
+    """Hold a Ctrl-C until the block is done, then raise ``KeyboardInterrupt``.
+
+    For importing torch: an interrupt raised inside its C++ start-up aborts
+    the process (SIGABRT) instead of unwinding. Python signal handlers run
+    between bytecodes, so this one only notes the signal.
+    """
+    caught = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda number, frame: caught.append(number))
+    except ValueError:  # not the main thread: nothing to hold
+        yield
+        return
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    if caught:
+        raise KeyboardInterrupt
 
 
 def run_command(main, prog):
@@ -145,19 +180,35 @@ def run_command(main, prog):
     for "the outputs disagree". Files are written by rename (``files.atomic_path``),
     so an interrupted command leaves each file as it was or whole.
     """
+    if sys.stdout is None:  # started with stdout closed (command >&-): nothing is shown, nothing breaks
+        sys.stdout = open(os.devnull, "w")
     try:
         status = main()
         sys.stdout.flush()
         return status
+    except BrokenPipeError:
+        # The reader went away (python -m compare | head -1): nothing more to say, and no one to say it to.
+        _drop_stdout()
+        return 141
     except KeyboardInterrupt:
         module, *sub = prog.removeprefix("python -m ").split(" ", 1)
         print(f"{' '.join([program_name(f'python -m {module}'), *sub])}: interrupted", file=sys.stderr)
         return 130
-    except BrokenPipeError:
-        # The reader went away (python -m compare | head -1): nothing more to say, and no one to say it to.
+    except OSError as error:  # a file that cannot be written, a full disk, an output that takes no more
+        where = f": {error.filename}" if error.filename else ""
+        print(f"{program_name(prog)}: error: {error.strerror or error}{where}", file=sys.stderr)
+        if error.filename is None:
+            _drop_stdout()  # stdout itself failed: what is left in its buffer cannot be written at exit either
+        return 74  # EX_IOERR: 1 is for outputs that disagree, 2 for bad arguments
+
+
+def _drop_stdout():
+    """Point stdout at /dev/null, so that flushing what is left at exit neither fails nor warns."""
+    try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
-        return 141
+    except (OSError, ValueError):
+        sys.stdout = open(os.devnull, "w")
 
 
 #: Enough for any gate; more would only make a command that seems to hang.

@@ -12,7 +12,7 @@ import tempfile
 from contextlib import contextmanager
 from pathlib import Path
 
-__all__ = ["atomic_path"]
+__all__ = ["atomic_path", "check_target"]
 
 
 @contextmanager
@@ -24,6 +24,8 @@ def atomic_path(path):
     is not a regular file (a directory, a FIFO, a device) raises ``OSError``
     before anything is written.
     """
+    if os.fspath(path).endswith(("/", os.sep)):
+        raise IsADirectoryError(errno.EISDIR, "names a folder, not a file", os.fspath(path))
     target = Path(os.path.realpath(os.fspath(path)))
     mode = _existing_mode(target)
     # The temporary name keeps the suffix, so that writers that go by it (matplotlib) write the same format.
@@ -45,6 +47,14 @@ def atomic_path(path):
         raise
 
 
+def check_target(path):
+    """Raise ``OSError`` now if ``atomic_path(path)`` would refuse to write there later (before long work)."""
+    target = Path(os.path.realpath(os.fspath(path)))
+    _existing_mode(target)
+    if not os.access(target.parent, os.W_OK | os.X_OK):
+        raise PermissionError(errno.EACCES, "cannot write into its folder", str(target))
+
+
 def _existing_mode(target):
     """The permissions of the regular file at ``target``, None if there is none; ``OSError`` for anything else."""
     try:
@@ -55,4 +65,6 @@ def _existing_mode(target):
         raise IsADirectoryError(errno.EISDIR, "is a directory; refusing to write over it", str(target))
     if not stat.S_ISREG(info.st_mode):
         raise OSError(errno.EINVAL, "not a regular file (a FIFO or a device?); refusing to write over it", str(target))
+    if not os.access(target, os.W_OK):  # replacing by rename would ignore the file's own permissions
+        raise PermissionError(errno.EACCES, "the file is read-only; refusing to replace it", str(target))
     return stat.S_IMODE(info.st_mode)

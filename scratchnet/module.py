@@ -311,6 +311,7 @@ class Module:
             else:
                 with np.errstate(over="ignore"):  # float64 -> float32 overflow gives inf, as in torch
                     converted[name] = array.astype(param.dtype)
+        bad_values += _tied_conflicts(own, converted)
         if size_mismatches or bad_values or (strict and (missing or unexpected)):
             raise StateDictError(
                 type(self).__name__,
@@ -354,6 +355,22 @@ class Module:
         elif lines:
             text += "\n  " + "\n  ".join(lines) + "\n"
         return text + ")"
+
+
+def _tied_conflicts(own, converted):
+    """``(name, reason)`` for parameters that share memory (tied weights) but are given different values.
+
+    Writing both would keep only the last; torch does that silently. Equal values are fine.
+    """
+    names = [name for name in converted]
+    conflicts = []
+    for i, first in enumerate(names):
+        for second in names[i + 1 :]:
+            if np.shares_memory(own[first].data, own[second].data) and not np.array_equal(
+                converted[first], converted[second], equal_nan=True
+            ):
+                conflicts.append((second, f"shares memory with {first} (tied weights), but is given other values"))
+    return conflicts
 
 
 def _indent(text, spaces):

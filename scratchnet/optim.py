@@ -75,8 +75,12 @@ def _check_non_negative(**values):
 def _check_number(name, value):
     if isinstance(value, (bool, np.bool_)) or not isinstance(value, (int, float, np.integer, np.floating)):
         raise TypeError(f"{name} must be a number such as 0.01, got {type(value).__name__} (tensors are not supported)")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value}")
+    try:
+        finite = math.isfinite(value)
+    except OverflowError:  # an integer too large for a float
+        finite = False
+    if not finite:
+        raise ValueError(f"{name} must be finite, got {str(value)[:40]}")
 
 
 def _check_flags(**flags):

@@ -242,3 +242,46 @@ def test_a_fifo_as_checkpoint_does_not_hang(tmp_path):
         cwd=ROOT,
     )
     assert result.returncode == 2 and "not a regular file" in result.stderr and len(result.stderr.splitlines()) == 1
+
+
+@needs("torch")
+def test_stdout_closed_or_full(tmp_path):
+    closed = subprocess.run(
+        [sys.executable, "-c", "import os, sys; os.close(1); sys.stdout = None; from compare.__main__ import main; "
+         "raise SystemExit(main())"], capture_output=False, stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT,
+    )  # fmt: skip
+    assert closed.returncode == 0 and closed.stderr == ""
+    with open("/dev/full", "w") as full:
+        result = subprocess.run(
+            [sys.executable, "-m", "compare"], stdout=full, stderr=subprocess.PIPE, text=True, timeout=120, cwd=ROOT
+        )
+    assert result.returncode == 74 and result.stderr.strip().splitlines() == [
+        "python -m compare: error: No space left on device"
+    ]
+
+
+@needs("torch")
+@pytest.mark.parametrize("delay", [0.2, 0.6])
+def test_ctrl_c_while_torch_is_imported(delay):
+    process = start("-m", "compare", cwd=ROOT)
+    time.sleep(delay)
+    process.send_signal(signal.SIGINT)
+    _, err = process.communicate(timeout=60)
+    assert process.returncode in (130, 0) and "Traceback" not in err, err[-1000:]
+
+
+@needs("matplotlib")
+def test_a_folder_where_a_figure_goes_is_found_before_drawing(tmp_path, capsys):
+    (tmp_path / "neuron.png").mkdir()
+    status, captured = outcome(scratchnet_main, ["figures", "--out", str(tmp_path), "--only", "neuron"], capsys)
+    assert status == 2 and "is a directory" in captured.err
+
+
+def test_an_output_folder_is_not_made_when_another_option_is_bad(tmp_path, capsys):
+    status, _ = outcome(scratchnet_main, ["figures", "--out", str(tmp_path / "new" / "dir"), "--dpi", "9999"], capsys)
+    assert status == 2 and not (tmp_path / "new").exists()
+
+
+def test_control_characters_typed_by_the_user_are_shown_escaped(capsys):
+    status, captured = outcome(scratchnet_main, ["train", "--gate", "x\x1b[2J"], capsys)
+    assert status == 2 and "\x1b" not in captured.err and "\\x1b" in captured.err

@@ -301,7 +301,8 @@ def test_nothing_in_the_project_writes_a_file_in_place():
                 modes = [a.value for a in node.args[1:2] if isinstance(a, ast.Constant)]
                 opens_for_writing = name == "open" and any("w" in m or "a" in m for m in modes)
                 if name in ("savefig", "save_file") or opens_for_writing:
-                    if not any("temporary" in ast.unparse(argument) for argument in node.args):
+                    targets = [ast.unparse(argument) for argument in node.args]
+                    if not any("temporary" in t or "devnull" in t for t in targets):
                         places.append(f"{path.name}:{node.lineno}: {ast.unparse(node)[:60]}")
     assert places == []
 
@@ -337,3 +338,175 @@ def test_copy_weights_refuses_what_cannot_hold_values_and_changes_nothing():
         copy_weights(source, target)  # fails at fc2.weight, after fc1 was written
     assert all(torch.equal(target.state_dict()[k], v) for k, v in before.items())
     assert not np.array_equal(numpy_state(target)["fc1.weight"], source.state_dict()["fc1.weight"])
+
+
+# -- found by a second hostile review ---------------------------------------------------------------
+
+
+def test_one_side_nan_in_training_is_a_failure(monkeypatch):
+    from scratchnet.gates import gate_data
+
+    compare_training, twin = optional_names("compare", "compare_training", "twin")
+    x, target = gate_data("xor")
+    net = scratchnet.Net(rng=0)
+    theirs = twin(net)
+    real = scratchnet.optim.Adam._update
+
+    def poisoned(self, param, state):
+        real(self, param, state)
+        param.data.flat[0] = np.nan
+
+    monkeypatch.setattr(scratchnet.optim.Adam, "_update", poisoned)
+    report = compare_training(net, theirs, x, target, optimizer="adam", lr=0.05, steps=3)
+    assert not report.passed and report.worst.ratio == np.inf
+
+
+def test_a_checkpoint_is_opened_and_read_once(tmp_path, monkeypatch):
+    """A file replaced while it is read cannot give one file's weights and another's architecture."""
+    import scratchnet.checkpoint as checkpoint
+
+    path = tmp_path / "net.safetensors"
+    save_safetensors(scratchnet.MLP((2, 3, 1), "tanh", rng=0), path)
+    opened = []
+    real = checkpoint.open_regular
+    monkeypatch.setattr(checkpoint, "open_regular", lambda p: opened.append(p) or real(p))
+    import compare.checkpoint as both
+
+    monkeypatch.setattr(both, "open_regular", checkpoint.open_regular)
+    for load in (checkpoint.load_network, both.load_network):
+        opened.clear()
+        assert load(path).architecture.activations[0].name == "tanh"
+        assert opened == [path]
+
+
+@pytest.mark.parametrize("side", ["torch", "scratchnet"])
+def test_tied_weights_given_different_values_are_refused(side):
+    source = scratchnet.MLP((2, 4, 4, 4), rng=0)
+    if side == "torch":
+        destination = compare_twin(scratchnet.MLP((2, 4, 4, 4), rng=1))
+        destination.fc3.weight = destination.fc2.weight
+    else:
+        destination = scratchnet.MLP((2, 4, 4, 4), rng=1)
+        destination.fc3.weight = destination.fc2.weight
+    before = {k: np.array(v) for k, v in numpy_state(destination).items()}
+    with pytest.raises(ValueError, match="shares memory with fc2.weight"):
+        copy_weights(source, destination)
+    assert all(np.array_equal(numpy_state(destination)[k], v) for k, v in before.items())
+
+
+def crafted(folder, name, header, data=b""):
+    path = folder / name
+    path.write_bytes(safetensors_bytes(header, data))
+    return path
+
+
+@pytest.mark.parametrize(
+    "header, message",
+    [
+        ({"fc1.weight": {"dtype": ["F32"], "shape": [1], "data_offsets": [0, 4]}}, "dtype .* is not supported"),
+        ({"fc1.weight": {"dtype": "F32", "shape": [0, 2**70], "data_offsets": [0, 0]}}, "sizes from 0 to 2"),
+        ({"\u00b2": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}, "unexpected tensors"),
+        ({"fc1.weight\n": {"dtype": "F32", "shape": [1, 1], "data_offsets": [0, 4]}}, "unexpected tensors"),
+        ({"\x1b[2J.fc1.weight": {"dtype": "F32", "shape": [1, 1], "data_offsets": [0, 4]}}, "unexpected tensors"),
+        (
+            {
+                "__metadata__": {
+                    "scratchnet.architecture": '{"naming": "linear", "layers": [{"in_features": 1, '
+                    '"out_features": 1, "bias": false, "activation": {"name": "heaviside", "value": 1'
+                    + "0" * 400
+                    + "}}]}"
+                },
+                "weight": {"dtype": "F32", "shape": [1, 1], "data_offsets": [0, 4]},
+            },
+            "recorded architecture cannot be read",
+        ),
+    ],
+)
+def test_crafted_headers_get_a_checkpoint_error(tmp_path, header, message):
+    path = crafted(tmp_path, "crafted.safetensors", header, b"\0" * 4)
+    with pytest.raises(CheckpointError, match=message) as caught:
+        scratchnet.checkpoint.load_network(path, "relu")
+    assert all(character.isprintable() for character in str(caught.value))
+
+
+def test_only_the_bytes_the_tensors_use_are_read(tmp_path):
+    import tracemalloc
+
+    path = tmp_path / "padded.safetensors"
+    save_safetensors(scratchnet.MLP((2, 3, 1), rng=0), path)
+    os.truncate(path, 2**33)  # 8 GiB, a hole after the tensors: costs nothing on disk
+    tracemalloc.start()
+    scratchnet.checkpoint.load_network(path)
+    peak = tracemalloc.get_traced_memory()[1]
+    tracemalloc.stop()
+    assert peak < 2**20
+
+
+def test_what_is_not_a_path_is_refused_and_a_descriptor_is_left_open(tmp_path):
+    path = tmp_path / "net.safetensors"
+    save_safetensors(scratchnet.Net(rng=0), path)
+    descriptor = os.open(path, os.O_RDONLY)
+    try:
+        with pytest.raises(TypeError, match="expected a path"):
+            scratchnet.checkpoint.load_network(descriptor)
+        os.fstat(descriptor)  # still open: it was the caller's
+    finally:
+        os.close(descriptor)
+    with pytest.raises(OSError, match="NUL"):
+        scratchnet.checkpoint.load_network(str(path) + "\0x")
+
+
+def torch_file_with_a_stride_zero_tensor(folder):
+    path = folder / "stride0.pt"
+    torch.save({"weight": torch.zeros(1).expand(4000, 4000)}, path)
+    return path
+
+
+def zip_version_64(folder):
+    path = folder / "v64.pt"
+    torch.save(torchnet.Net().state_dict(), path)
+    data = bytearray(path.read_bytes())
+    at = data.index(b"PK\x01\x02")
+    data[at + 6 : at + 8] = (64).to_bytes(2, "little")  # "version needed to extract": 6.4
+    path.write_bytes(bytes(data))
+    return path
+
+
+def legacy_count_through_the_memo(folder):
+    """The legacy format, with a storage's element count put in the pickle memo and read back from it."""
+    path = folder / "legacy-memo.pt"
+    torch.save(torchnet.Net().state_dict(), path, _use_new_zipfile_serialization=False)
+    data = path.read_bytes()
+    at = data.index(b"cpu")
+    numel = data.index(b"K", at)
+    huge = b"J" + (2**31 - 1).to_bytes(4, "little") + b"q\xf0" + b"0" + b"h\xf0"  # push, BINPUT 240, POP, BINGET 240
+    path.write_bytes(data[:numel] + huge + data[numel + 2 :])
+    return path
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (torch_file_with_a_stride_zero_tensor, "stride-0 or overlapping view"),
+        (zip_version_64, "zip directory cannot be checked"),
+        (legacy_count_through_the_memo, "storages claim"),
+    ],
+    ids=["stride-0", "zip-version-6.4", "legacy-memo"],
+)
+def test_torch_files_claiming_more_than_they_hold(tmp_path, make, message):
+    with pytest.raises(CheckpointError, match=message):
+        load_state_dict_file(make(tmp_path))
+
+
+def test_writes_refuse_a_folder_name_and_a_read_only_file(tmp_path):
+    net = scratchnet.Net(rng=0)
+    with pytest.raises(IsADirectoryError):
+        save_safetensors(net, str(tmp_path / "x") + "/")
+    assert not (tmp_path / "x").exists()
+    locked = tmp_path / "locked.safetensors"
+    save_safetensors(net, locked)
+    os.chmod(locked, 0o444)
+    if os.access(locked, os.W_OK):
+        pytest.skip("running as root: permissions do not stop this process")
+    with pytest.raises(PermissionError):
+        save_safetensors(net, locked)

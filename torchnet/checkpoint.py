@@ -7,6 +7,7 @@ load (a pickled object, a module) is refused, and none of its code runs.
 """
 
 import os
+import pickle
 import pickletools
 import warnings
 import zipfile
@@ -16,34 +17,41 @@ import torch
 
 from scratchnet.checkpoint import CheckpointError, CheckpointWarning, first_line, open_regular, printable
 
-__all__ = ["load_torch_state_dict"]
+__all__ = ["load_torch_state_dict", "read_torch_file"]
 
 
 def load_torch_state_dict(path):
-    """The state dict in a ``torch.save`` file as an ordered ``{name: numpy array}``.
+    """The state dict in a ``torch.save`` file as an ordered ``{name: numpy array}`` (see ``read_torch_file``)."""
+    with open_regular(path) as file:
+        return read_torch_file(file, path)
+
+
+def read_torch_file(file, path):
+    """The state dict in an open ``torch.save`` file (``path`` names it in messages).
 
     The file may hold the state dict itself, or a dict with it under
     ``"state_dict"``, ``"model_state_dict"`` or ``"model"``. float16 and
-    bfloat16 tensors are widened to float32 (NumPy has no bfloat16).
+    bfloat16 tensors are widened to float32 (NumPy has no bfloat16), with a
+    ``CheckpointWarning``. Sizes are checked before torch reads anything (see
+    ``_check_proportions``), and every tensor after: none may claim more
+    elements than its storage holds (a stride-0 view would cost its full size
+    when converted).
 
     Raises:
-        CheckpointError: refused (it needs code to load), unreadable, or
-            holding something other than tensors.
-        OSError: the path cannot be read.
+        CheckpointError: refused (it needs code to load, or claims more than it
+            holds), unreadable, or holding something other than tensors.
     """
-    _check_proportions(path)
+    _check_proportions(file, path)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # e.g. "Detected pickle protocol 4": the outcome below says what matters
-            with open_regular(path) as file:  # a file object: torch.load goes by some names (".safetensors") itself
-                loaded = torch.load(file, map_location="cpu", weights_only=True)
-    except OSError:
-        raise
+            # A file object, not a name: torch.load goes by some names (".safetensors") itself.
+            loaded = torch.load(file, map_location="cpu", weights_only=True)
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as error:  # a parser of untrusted bytes can fail in many ways; all of them mean "no"
-        refused = _unsafe_globals(path)
-        if refused or "Weights only load failed" in str(error):
+        refused = _unsafe_globals(file)
+        if refused or isinstance(error, pickle.UnpicklingError):  # weights_only's refusal is an UnpicklingError
             what = f" (it asks for {printable(', '.join(refused))})" if refused else ""
             raise CheckpointError(
                 f"{printable(path)}: refused: this file needs code to load{what}; only tensors are read from "
@@ -62,6 +70,12 @@ def load_torch_state_dict(path):
         if tensor.dtype in (torch.float16, torch.bfloat16):
             widened.append(f"{printable(name)} ({str(tensor.dtype).removeprefix('torch.')})")
             tensor = tensor.float()  # NumPy has no bfloat16; float16 weights run as float32 here
+        claimed = tensor.numel() * tensor.element_size()
+        if tensor.untyped_storage().nbytes() < claimed:
+            raise CheckpointError(
+                f"{printable(path)}: refused: tensor {printable(name)} claims {claimed} bytes over a storage of "
+                f"{tensor.untyped_storage().nbytes()} (a stride-0 or overlapping view)"
+            )
         try:
             arrays[name] = tensor.detach().cpu().numpy()
         except (TypeError, RuntimeError) as error:
@@ -78,22 +92,25 @@ def load_torch_state_dict(path):
     return arrays
 
 
-def _check_proportions(path):
+def _check_proportions(file, path):
     """Refuse a file that claims far more data than it holds, before torch allocates what it claims.
 
     torch.save writes zip archives whose entries are stored uncompressed: an
-    archive that unpacks to more than its own size is refused. The legacy
-    pickle format names each storage's element count before its bytes: counts
-    beyond the file's size are refused.
+    archive that unpacks to more than its own size, or that cannot be listed,
+    is refused. The legacy pickle format names each storage's element count
+    before its bytes: counts beyond the file's size are refused.
     """
-    size = os.path.getsize(path)
-    with open_regular(path) as file:
+    size = os.fstat(file.fileno()).st_size
+    try:
         if file.read(4) == b"PK\x03\x04":
+            file.seek(0)
             try:
                 with zipfile.ZipFile(file) as archive:
                     entries = archive.infolist()
-            except (zipfile.BadZipFile, ValueError, OSError) as error:
-                raise CheckpointError(f"{printable(path)}: not a readable PyTorch file ({first_line(error)})") from None
+            except Exception as error:  # BadZipFile, NotImplementedError for odd versions, ...
+                raise CheckpointError(
+                    f"{printable(path)}: refused: its zip directory cannot be checked ({printable(first_line(error))})"
+                ) from None
             unpacked = sum(entry.file_size for entry in entries)
             packed = [printable(e.filename) for e in entries if e.compress_type != zipfile.ZIP_STORED]
             if packed or unpacked > size:
@@ -105,6 +122,8 @@ def _check_proportions(path):
             return
         file.seek(0)
         claimed = _legacy_claimed_elements(file)
+    finally:
+        file.seek(0)
     if claimed > size:
         raise CheckpointError(
             f"{printable(path)}: refused: its storages claim {claimed} elements, more than the file's {size} bytes"
@@ -118,24 +137,33 @@ def _legacy_claimed_elements(file):
     """The element counts the legacy format's storages claim, added up, read from the pickles without running them."""
     claimed = 0
     for _ in range(4):  # magic number, protocol, system info, then the object with its storages
-        recent = []
+        recent, memo, last = [], {}, None
         try:
             for opcode, argument, _ in pickletools.genops(file):
-                if opcode.name == "MARK":
+                name, pushed = opcode.name, None
+                if name == "MARK":
                     recent = []
-                elif opcode.name in _INTEGER_OPCODES:
-                    recent.append(int(argument))
-                elif opcode.name == "BINPERSID" and recent:
+                elif name in _INTEGER_OPCODES:
+                    pushed = int(argument)
+                elif name in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE"):  # an integer kept for later (memo)
+                    memo[len(memo) if name == "MEMOIZE" else argument] = last
+                elif name in ("GET", "BINGET", "LONG_BINGET") and isinstance(memo.get(argument), int):
+                    pushed = memo[argument]
+                elif name in ("BINPERSID", "PERSID") and recent:
                     claimed += max(recent)
+                if pushed is not None:
+                    recent.append(pushed)
+                last = pushed if name not in ("PUT", "BINPUT", "LONG_BINPUT", "MEMOIZE") else last
         except Exception:  # not a pickle any more: torch.load will say what is wrong
             break
     return claimed
 
 
-def _unsafe_globals(path):
+def _unsafe_globals(file):
     """The code a zip-format checkpoint asks for (torch's own list); empty for other files or when it cannot tell."""
     try:
-        return list(torch.serialization.get_unsafe_globals_in_checkpoint(path))
+        file.seek(0)
+        return list(torch.serialization.get_unsafe_globals_in_checkpoint(file))
     except Exception:  # legacy pickle files, or a file too broken to list
         return []
 
