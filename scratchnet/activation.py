@@ -40,7 +40,7 @@ class Heaviside(Module):
     defaults to 0.5, the half-maximum convention.
     """
 
-    def __init__(self, value=0.5):
+    def __init__(self, value: float = 0.5) -> None:
         super().__init__()
         self.value = Activation("heaviside", value=value).kwargs["value"]
 
@@ -62,11 +62,11 @@ class Identity(Module):
 MODULES = {"relu": ReLU, "sigmoid": Sigmoid, "tanh": Tanh, "heaviside": Heaviside, "identity": Identity}
 
 
-def make_activation(activation):
+def make_activation(activation: Activation | str) -> Module:
     """A new module computing ``activation`` (an ``Activation`` or a name such as ``"relu"``)."""
     return make_module(activation, MODULES)
 
 
-def activation_of(module):
+def activation_of(module: Module) -> Activation:
     """The ``Activation`` an activation module computes, or ``TypeError`` naming a module that is not one."""
     return activation_of_module(module, MODULES)

@@ -29,9 +29,13 @@ An ``Architecture`` holds no weights and no dtype: it is what is computed, not
 with which numbers.
 """
 
+from __future__ import annotations
+
 import math
 import numbers
+from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, Union
 
 from .checks import check_count, check_sizes
 
@@ -74,7 +78,7 @@ class Activation:
     name: str
     settings: tuple  # sorted (setting, value) pairs
 
-    def __init__(self, name, **settings):
+    def __init__(self, name: str, **settings: float) -> None:
         if not isinstance(name, str) or name not in ACTIVATIONS:
             expected = ", ".join(repr(n) for n in ACTIVATION_NAMES)
             raise ValueError(f"activation must be one of {expected}; got {name!r}")
@@ -91,7 +95,7 @@ class Activation:
         object.__setattr__(self, "settings", tuple(sorted((key, float(value)) for key, value in values.items())))
 
     @property
-    def kwargs(self):
+    def kwargs(self) -> dict[str, float]:
         """The settings as a dict, e.g. ``{"value": 0.5}``."""
         return dict(self.settings)
 
@@ -108,7 +112,7 @@ class Activation:
         return {"name": self.name, **self.kwargs}
 
     @classmethod
-    def coerce(cls, value):
+    def coerce(cls, value: Activation | str | None) -> Activation | None:
         """An ``Activation`` from itself or a name; None and ``"none"`` mean no activation (None)."""
         if value is None or isinstance(value, Activation):
             return value
@@ -117,6 +121,10 @@ class Activation:
         if isinstance(value, str):
             return cls(value)
         raise TypeError(f"an activation is a name such as 'relu', an Activation or None; got {type(value).__name__}")
+
+
+#: What takes an activation: an ``Activation``, a name such as ``"relu"``, or None (no activation).
+ActivationLike = Union[Activation, str, None]
 
 
 @dataclass(frozen=True)
@@ -130,7 +138,7 @@ class Layer:
     in_features: int
     out_features: int
     bias: bool = True
-    activation: Activation = None
+    activation: Activation | str | None = None
 
     def __post_init__(self):
         object.__setattr__(self, "in_features", check_count(self.in_features, "in_features"))
@@ -185,17 +193,17 @@ class Architecture:
     # -- reading it -----------------------------------------------------------------------
 
     @property
-    def sizes(self):
+    def sizes(self) -> tuple[int, ...]:
         """The widths ``(in_features, out_features of each layer...)``, e.g. ``(2, 4, 4, 1)``."""
         return (self.layers[0].in_features,) + tuple(layer.out_features for layer in self.layers)
 
     @property
-    def activations(self):
+    def activations(self) -> tuple[Activation | None, ...]:
         """The activation after each layer (None where there is none)."""
         return tuple(layer.activation for layer in self.layers)
 
     @property
-    def layer_names(self):
+    def layer_names(self) -> tuple[str, ...]:
         """Each Linear's name in a state dict: ``("fc1", "fc2")``, ``("0", "2")`` or ``("",)``."""
         if self.naming == "linear":
             return ("",)
@@ -207,7 +215,7 @@ class Architecture:
             position += 1 if layer.activation is None else 2
         return tuple(names)
 
-    def parameter_names(self):
+    def parameter_names(self) -> list[str]:
         """Every parameter's state-dict name, in order: ``["fc1.weight", "fc1.bias", ...]``."""
         names = []
         for prefix, layer in zip(self.layer_names, self.layers):
@@ -216,7 +224,7 @@ class Architecture:
         return names
 
     @property
-    def hidden_activation(self):
+    def hidden_activation(self) -> Activation | None:
         """The one activation between layers when every layer but the last has the same; else None."""
         between = {layer.activation for layer in self.layers[:-1]}
         return between.pop() if len(between) == 1 else None
@@ -235,7 +243,15 @@ class Architecture:
     # -- making one -----------------------------------------------------------------------
 
     @classmethod
-    def mlp(cls, sizes, activation="relu", *, bias=True, output_activation=None, naming="fc"):
+    def mlp(
+        cls,
+        sizes: Sequence[int],
+        activation: Activation | str | None = "relu",
+        *,
+        bias: bool = True,
+        output_activation: Activation | str | None = None,
+        naming: str = "fc",
+    ) -> Architecture:
         """Linear layers of widths ``sizes``, ``activation`` after each but the last, ``output_activation`` last.
 
         ``Architecture.mlp((2, 4, 4, 1))`` is the article's network.
@@ -295,7 +311,7 @@ class Architecture:
         return {"naming": self.naming, "layers": [layer.to_dict() for layer in self.layers]}
 
     @classmethod
-    def from_dict(cls, data):
+    def from_dict(cls, data: Any) -> Architecture:
         """Read ``to_dict``'s form back, refusing anything else with a ``ValueError`` that says what."""
         if not isinstance(data, dict) or set(data) != {"naming", "layers"} or not isinstance(data["layers"], list):
             raise ValueError(f"an architecture is {{'naming': ..., 'layers': [...]}}; got {_short(data)}")
@@ -373,7 +389,7 @@ def activation_of_module(module, modules):
     )
 
 
-def forward_follows_architecture(net):
+def forward_follows_architecture(net: object) -> bool:
     """True when the class that defines ``net.forward`` also defines ``net.architecture``.
 
     A network's ``architecture`` describes the ``forward`` written beside it. A
@@ -396,7 +412,7 @@ def forward_follows_architecture(net):
     return not any(klass is not described and issubclass(klass, described) for klass in below)
 
 
-def architecture_of(net, purpose):
+def architecture_of(net: Any, purpose: str) -> Architecture:
     """``net.architecture``, once it is sure to describe ``net``'s forward; else a ``TypeError`` naming the class.
 
     ``purpose`` names the caller in the message, e.g. ``"infer()"``.

@@ -43,6 +43,7 @@ write on each other's tape, and ``no_grad`` in one thread leaves the others
 recording.
 """
 
+from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 
@@ -141,18 +142,18 @@ def record(output, input, backward):
         tape.entries.append((output, input, backward))
 
 
-def is_grad_enabled():
+def is_grad_enabled() -> bool:
     """False inside ``with no_grad():``."""
     return _grad_enabled.get()
 
 
-def is_recording():
+def is_recording() -> bool:
     """True while a module's forward pass is writing a tape."""
     return _tape.get() is not None
 
 
 @contextmanager
-def no_grad():
+def no_grad() -> Iterator[None]:
     """Run forward passes without recording them, like ``torch.no_grad()``: faster, and nothing kept for backward."""
     token = _grad_enabled.set(False)
     try:

@@ -19,6 +19,8 @@ from its name (``detect_format``). Every problem with a file's content raises
 usual ``OSError``.
 """
 
+from __future__ import annotations
+
 import errno
 import json
 import math
@@ -29,12 +31,17 @@ import warnings
 from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any, Union
 
 import numpy as np
 
 from .architecture import Activation, Architecture, Layer, architecture_of
 from .files import atomic_path
+from .module import Module
 from .nets import build
+
+#: What names a file: a str or an os.PathLike.
+PathLike = Union[str, "os.PathLike[str]"]
 
 __all__ = [
     "CheckpointError",
@@ -98,7 +105,7 @@ def open_regular(path):
         raise
 
 
-def detect_format(path):
+def detect_format(path: PathLike) -> str | None:
     """``"safetensors"``, ``"torch"`` (``torch.save``'s zip or legacy pickle) or None, from the file's layout.
 
     safetensors: an 8-byte little-endian header length ``n``, then a header
@@ -142,7 +149,7 @@ class CheckpointWarning(UserWarning):
     """Something was done to a file's values to read them (float16 or bfloat16 widened to float32)."""
 
 
-def read_checkpoint(path):
+def read_checkpoint(path: PathLike) -> tuple[OrderedDict[str, np.ndarray], Architecture | None]:
     """A ``.safetensors`` file's tensors and the ``Architecture`` it records (or None), from one read of it.
 
     Every tensor's dtype, shape and place in the file is checked against the
@@ -192,7 +199,7 @@ def read_safetensors(file, path):
     return arrays, _recorded(metadata, path)
 
 
-def load_state_dict_file(path):
+def load_state_dict_file(path: PathLike) -> OrderedDict[str, np.ndarray]:
     """A ``.safetensors`` file's tensors as an ordered ``{name: numpy array}`` (see ``read_checkpoint``)."""
     return read_checkpoint(path)[0]
 
@@ -272,7 +279,7 @@ def _short(value):
     return text if len(text) <= 80 else text[:77] + "..."
 
 
-def recorded_architecture(path):
+def recorded_architecture(path: PathLike) -> Architecture | None:
     """The ``Architecture`` a safetensors file records in its metadata, or None if it records none."""
     with open_regular(path) as file:
         if format_of(file) != "safetensors":
@@ -510,7 +517,13 @@ def architecture_for(layers, activation):
 # -- building and saving --------------------------------------------------------------------
 
 
-def network_from_state_dict(state_dict, activation=None, *, recorded=None, source="state dict"):
+def network_from_state_dict(
+    state_dict: Mapping[str, Any],
+    activation: Any = None,
+    *,
+    recorded: Architecture | None = None,
+    source: PathLike = "state dict",
+) -> Module:
     """A scratchnet network holding ``state_dict``'s weights, computing what the file says.
 
     Args:
@@ -560,7 +573,7 @@ def _file_keys(layers):
     return [key for pair in layers.keys for key in pair if key is not None]
 
 
-def load_network(path, activation=None):
+def load_network(path: PathLike, activation: Any = None) -> Module:
     """The network a ``.safetensors`` file holds (see ``network_from_state_dict``), from one read of the file."""
     state, recorded = read_checkpoint(path)
     return network_from_state_dict(state, activation, recorded=recorded, source=str(path))
@@ -570,7 +583,7 @@ def load_network(path, activation=None):
 load_mlp = load_network
 
 
-def save_safetensors(net, path):
+def save_safetensors(net: Module, path: PathLike) -> None:
     """Write ``net``'s weights as safetensors, under torch's names, bit for bit, and its architecture.
 
     ``safetensors.torch.load_file(path)`` gives tensors that torch networks

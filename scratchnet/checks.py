@@ -5,10 +5,15 @@ names what was expected and what came; none of them modifies its argument.
 """
 
 import operator
+from collections.abc import Sequence
+from typing import Union
 
 import numpy as np
 
 from .autograd import record
+
+#: What ``rng=`` takes: a NumPy ``Generator``, a seed (an int or ints), or None for fresh entropy.
+RandomLike = Union[np.random.Generator, int, Sequence[int], None]
 
 #: The floating dtypes a scratchnet layer may hold (torch.float32, torch.float64).
 FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))

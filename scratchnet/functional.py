@@ -13,7 +13,10 @@ NaN; values and slopes at 0, -0, +-inf and NaN are torch's (tests check them
 against torch).
 """
 
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .autograd import record
 from .module import Parameter
@@ -41,7 +44,7 @@ __all__ = [
 # -- Linear ---------------------------------------------------------------------------------
 
 
-def linear(input, weight, bias=None):
+def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -> NDArray[Any]:
     """``y = x @ W.T + b``.
 
     Shapes: input ``(*, in)``, weight ``(out, in)``, bias ``(out,)`` or None;
@@ -57,7 +60,9 @@ def linear(input, weight, bias=None):
     return output
 
 
-def linear_backward(grad_output, input, weight):
+def linear_backward(
+    grad_output: NDArray[Any], input: NDArray[Any], weight: ArrayLike
+) -> tuple[NDArray[Any], NDArray[Any], NDArray[Any]]:
     """Backward of ``y = x @ W.T + b``, with ``g = grad_output`` of shape ``(*, out)``.
 
     Returns ``(dx, dW, db)``::
@@ -95,7 +100,7 @@ def _accumulate(param, grad):
 # -- Activations ----------------------------------------------------------------------------
 
 
-def relu(input):
+def relu(input: ArrayLike) -> NDArray[Any]:
     """ReLU(x) = max(0, x).
 
     Shape: ``(*)`` -> ``(*)``. NaN stays NaN and -0.0 stays -0.0, as in torch
@@ -107,7 +112,7 @@ def relu(input):
     return output
 
 
-def relu_backward(grad_output, output):
+def relu_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
     """d relu(x)/dx = 1 where x > 0, else 0, **including at x = 0**, as in torch.
 
     Written from the output ``y = relu(x)`` (as torch does): the gradient
@@ -117,7 +122,7 @@ def relu_backward(grad_output, output):
     return np.where(output <= 0, 0, grad_output)
 
 
-def sigmoid(input):
+def sigmoid(input: ArrayLike) -> NDArray[Any]:
     """sigmoid(x) = 1 / (1 + exp(-x)), in (0, 1).
 
     Shape: ``(*)`` -> ``(*)``. Written with ``e = exp(-|x|)``, which lies in
@@ -131,12 +136,12 @@ def sigmoid(input):
     return output
 
 
-def sigmoid_backward(grad_output, output):
+def sigmoid_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
     """d sigmoid(x)/dx = s (1 - s) with ``s = sigmoid(x)`` (the output): 1/4 at 0, 0 at +-inf."""
     return grad_output * (1 - output) * output
 
 
-def tanh(input):
+def tanh(input: ArrayLike) -> NDArray[Any]:
     """tanh(x) = (exp(x) - exp(-x)) / (exp(x) + exp(-x)), in (-1, 1).
 
     Shape: ``(*)`` -> ``(*)``. NumPy's tanh is already stable at any magnitude.
@@ -146,12 +151,12 @@ def tanh(input):
     return output
 
 
-def tanh_backward(grad_output, output):
+def tanh_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
     """d tanh(x)/dx = 1 - t^2 with ``t = tanh(x)`` (the output): 1 at 0, 0 at +-inf."""
     return grad_output * (1 - output * output)
 
 
-def heaviside(input, values):
+def heaviside(input: ArrayLike, values: ArrayLike) -> NDArray[Any]:
     """Step function: 0 where x < 0, ``values`` where x == 0, 1 where x > 0.
 
     Shape: ``(*)`` and ``values`` broadcastable to it -> ``(*)``, in the dtype
@@ -164,7 +169,7 @@ def heaviside(input, values):
     return output
 
 
-def heaviside_backward(grad_output):
+def heaviside_backward(grad_output: NDArray[Any]) -> NDArray[Any]:
     """The step has no useful derivative: 0 everywhere but at 0, where it does not exist.
 
     We return zeros everywhere, a documented choice (torch raises "derivative
@@ -189,7 +194,7 @@ def identity(input):
 REDUCTIONS = ("none", "mean", "sum")
 
 
-def check_reduction(reduction):
+def check_reduction(reduction: object) -> str:
     """Return ``reduction`` if it is ``"none"``, ``"mean"`` or ``"sum"``; a ``ValueError`` otherwise (as torch)."""
     if not isinstance(reduction, str) or reduction not in REDUCTIONS:
         raise ValueError(f"{reduction!r} is not a valid value for reduction (expected one of {', '.join(REDUCTIONS)})")
@@ -206,7 +211,7 @@ def _reduce(values, reduction):
     return total / values.size if values.size else values.dtype.type(np.nan)
 
 
-def mse_loss(input, target, reduction="mean"):
+def mse_loss(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> NDArray[Any]:
     """Mean squared error: ``L = mean((x - t)^2)`` (or the sum, or each ``(x - t)^2`` with ``"none"``).
 
     Shapes: input and target ``(*)``, the same; output a scalar of input's
@@ -219,7 +224,7 @@ def mse_loss(input, target, reduction="mean"):
     return loss
 
 
-def mse_loss_backward(grad_output, diff, reduction="mean"):
+def mse_loss_backward(grad_output: NDArray[Any], diff: NDArray[Any], reduction: str = "mean") -> NDArray[Any]:
     """dL/dx = 2 (x - t) / N for the mean over N elements, 2 (x - t) for the sum and "none"; ``diff = x - t``.
 
     With ``"none"``, ``grad_output`` has the shape of the loss, ``(*)``; otherwise it is a scalar.
@@ -228,7 +233,7 @@ def mse_loss_backward(grad_output, diff, reduction="mean"):
     return grad_output * (scale * diff)
 
 
-def binary_cross_entropy_with_logits(input, target, reduction="mean"):
+def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, reduction: str = "mean") -> NDArray[Any]:
     """Binary cross-entropy on logits: ``L = mean(-[t log s + (1 - t) log(1 - s)])``, ``s = sigmoid(x)``.
 
     Computed in the stable form ``max(x, 0) - x t + log(1 + exp(-|x|))``, which
@@ -244,7 +249,9 @@ def binary_cross_entropy_with_logits(input, target, reduction="mean"):
     return loss
 
 
-def binary_cross_entropy_with_logits_backward(grad_output, input, target, reduction="mean"):
+def binary_cross_entropy_with_logits_backward(
+    grad_output: NDArray[Any], input: NDArray[Any], target: NDArray[Any], reduction: str = "mean"
+) -> NDArray[Any]:
     """dL/dx = (sigmoid(x) - t) / N for the mean over N elements, (sigmoid(x) - t) for the sum and "none"."""
     scale = 1 / max(np.size(input), 1) if check_reduction(reduction) == "mean" else 1
     return grad_output * (scale * (sigmoid(input) - target))  # runs after the forward: records nothing

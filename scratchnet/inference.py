@@ -39,6 +39,7 @@ layer.
 """
 
 import numpy as np
+from numpy.typing import ArrayLike, NDArray
 
 from .architecture import architecture_of
 from .checks import as_input
@@ -55,7 +56,7 @@ MIN_CHUNK = 1024
 UFUNC_BUFFER = 64
 
 
-def infer(net, x):
+def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     """Return ``net(x)`` for inference, computed fast (see the module docstring).
 
     Args:
@@ -72,6 +73,7 @@ def infer(net, x):
     first, last = steps[0][0], steps[-1][0]
     if not (type(x) is np.ndarray and x.dtype is first.weight.dtype and x.ndim and x.shape[-1] == first.in_features):
         x = as_input(x, first.weight.dtype, first.in_features, net)  # the full checks, when the quick one fails
+    assert isinstance(x, np.ndarray)  # for the type checker: as_input returns an array
     lead = x.shape[:-1]
     if x.size == first.in_features != 0:
         return _one_sample(steps, x.reshape(-1)).reshape(lead + (last.out_features,))

@@ -1,12 +1,15 @@
 """``Linear``: the fully connected layer, ``torch.nn.Linear`` in NumPy."""
 
+from __future__ import annotations
+
 import math
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import functional as F
 from .architecture import Architecture, Layer
-from .checks import as_input, check_count, check_float_dtype
+from .checks import RandomLike, as_input, check_count, check_float_dtype
 from .module import Module, Parameter
 
 __all__ = ["Linear"]
@@ -52,7 +55,15 @@ class Linear(Module):
         (3, 4)
     """
 
-    def __init__(self, in_features, out_features, bias=True, *, dtype=np.float32, rng=None):
+    def __init__(
+        self,
+        in_features: int,
+        out_features: int,
+        bias: bool = True,
+        *,
+        dtype: DTypeLike = np.float32,
+        rng: RandomLike = None,
+    ) -> None:
         super().__init__()
         self.in_features = check_count(in_features, "in_features")
         self.out_features = check_count(out_features, "out_features")
@@ -65,17 +76,17 @@ class Linear(Module):
         self.bias = Parameter(rng.uniform(-bound, bound, self.out_features).astype(dtype)) if bias else None
 
     @property
-    def dtype(self):
+    def dtype(self) -> np.dtype:
         """The dtype of the weights, which inputs must have."""
         return self.weight.dtype
 
-    def forward(self, input):
+    def forward(self, input: ArrayLike) -> NDArray[np.floating]:
         return F.linear(as_input(input, self.weight.dtype, self.in_features, self), self.weight, self.bias)
 
     @property
-    def architecture(self):
+    def architecture(self) -> Architecture:
         """One ``Layer`` without an activation, named ``"linear"`` (its weights are ``weight`` and ``bias``)."""
         return Architecture((Layer(self.in_features, self.out_features, self.bias is not None),), "linear")
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         return f"in_features={self.in_features}, out_features={self.out_features}, bias={self.bias is not None}"

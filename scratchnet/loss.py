@@ -18,7 +18,7 @@ __all__ = ["MSELoss", "BCEWithLogitsLoss"]
 
 
 class _Loss(Module):
-    def __init__(self, reduction="mean"):
+    def __init__(self, reduction: str = "mean") -> None:
         super().__init__()
         self.reduction = F.check_reduction(reduction)
 

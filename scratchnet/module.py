@@ -10,12 +10,15 @@ From that registry come ``named_parameters()`` ("fc1.weight", ...),
 ``state_dict()``, ``load_state_dict()`` and ``repr`` in torch's format.
 """
 
+from __future__ import annotations
+
 import threading
 from collections import OrderedDict
-from collections.abc import Mapping
-from typing import NamedTuple
+from collections.abc import Iterable, Iterator, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import ArrayLike, DTypeLike, NDArray
 
 from . import autograd
 from .checks import as_array, check_float_dtype
@@ -38,7 +41,7 @@ class Parameter:
 
     __slots__ = ("data", "grad")
 
-    def __init__(self, data):
+    def __init__(self, data: ArrayLike) -> None:
         array = np.array(data, order="C")  # always a copy
         check_float_dtype(array.dtype)
         self.data = array
@@ -58,7 +61,7 @@ class Parameter:
         return f"Parameter containing:\n{self.data!r}"
 
 
-def clear_grads(params, set_to_none=True):
+def clear_grads(params: Iterable[Parameter], set_to_none: bool = True) -> None:
     """Set each parameter's gradient to None (torch's default), or to zeros of its shape."""
     for param in params:
         param.grad = None if set_to_none or param.grad is None else np.zeros_like(param.grad)
@@ -107,11 +110,15 @@ class Module:
     calls ``forward``.
     """
 
+    _parameters: OrderedDict[str, Parameter | None]
+    _modules: OrderedDict[str, Module | None]
+    _forward_record: threading.local
+
     #: Counts every attribute assignment or deletion on any module. A cache that depends on how
     #: modules are put together (``infer``'s compiled plan) is valid while this has not moved.
     structure_generation = 0
 
-    def __init__(self):
+    def __init__(self) -> None:
         object.__setattr__(self, "_parameters", OrderedDict())
         object.__setattr__(self, "_modules", OrderedDict())
         object.__setattr__(self, "_forward_record", threading.local())  # per thread: (tape, input, output)
@@ -158,7 +165,7 @@ class Module:
 
     # -- calling and differentiating -------------------------------------------------------
 
-    def __call__(self, *args, **kwargs):
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
         """Run ``forward``; unless inside ``no_grad()``, record it so that ``backward`` can follow.
 
         Only the outermost module records: the layers it calls write on its tape.
@@ -175,11 +182,11 @@ class Module:
         self._forward_record.last = (tape, input, output)
         return output
 
-    def forward(self, *args, **kwargs):
+    def forward(self, *args: Any, **kwargs: Any) -> Any:
         """The computation; every subclass defines it."""
         raise NotImplementedError(f'Module [{type(self).__name__}] is missing the required "forward" function')
 
-    def backward(self, grad_output=None):
+    def backward(self, grad_output: ArrayLike | None = None) -> NDArray[np.floating]:
         """Back-propagate through the last forward pass ``y = module(x)``.
 
         Args:
@@ -223,19 +230,19 @@ class Module:
         self._forward_record.last = None  # each forward pass allows one backward
         return autograd.run_backward(tape, input, output, grad)
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear every parameter's gradient: to None (torch's default), or to zeros."""
         clear_grads(self.parameters(), set_to_none)
 
     # -- walking the tree -----------------------------------------------------------------
 
-    def named_children(self):
+    def named_children(self) -> Iterator[tuple[str, Module]]:
         """Yield ``(name, module)`` for each direct child, in assignment order."""
         for name, module in self._modules.items():
             if module is not None:
                 yield name, module
 
-    def get_submodule(self, target):
+    def get_submodule(self, target: str) -> Module:
         """The descendant named ``target`` (dotted, as in ``named_modules``; ``""`` is this module), like torch."""
         module = self
         for part in target.split(".") if target else []:
@@ -245,36 +252,36 @@ class Module:
             module = child
         return module
 
-    def children(self):
+    def children(self) -> Iterator[Module]:
         """Yield each direct child module."""
         for _, module in self.named_children():
             yield module
 
-    def named_modules(self, prefix=""):
+    def named_modules(self, prefix: str = "") -> Iterator[tuple[str, Module]]:
         """Yield ``(dotted_name, module)`` for this module (name ``prefix``) and all its descendants."""
         yield prefix, self
         for name, child in self.named_children():
             yield from child.named_modules(f"{prefix}.{name}" if prefix else name)
 
-    def named_parameters(self, prefix=""):
+    def named_parameters(self, prefix: str = "") -> Iterator[tuple[str, Parameter]]:
         """Yield ``(dotted_name, Parameter)`` in torch's order: own parameters, then each child's."""
         for module_name, module in self.named_modules(prefix):
             for name, param in module._parameters.items():
                 if param is not None:
                     yield (f"{module_name}.{name}" if module_name else name), param
 
-    def parameters(self):
+    def parameters(self) -> Iterator[Parameter]:
         """Yield each Parameter, in the order of ``named_parameters()``."""
         for _, param in self.named_parameters():
             yield param
 
     # -- state dict -----------------------------------------------------------------------
 
-    def state_dict(self):
+    def state_dict(self) -> OrderedDict[str, NDArray[np.floating]]:
         """Return an ordered mapping from torch's parameter names to copies of the arrays."""
         return OrderedDict((name, param.data.copy()) for name, param in self.named_parameters())
 
-    def load_state_dict(self, state_dict, strict=True):
+    def load_state_dict(self, state_dict: Mapping[str, ArrayLike], strict: bool = True) -> IncompatibleKeys:
         """Copy values from ``state_dict`` into the parameters, all or nothing.
 
         Every entry is checked before anything is written: a wrong shape or a
@@ -326,7 +333,7 @@ class Module:
 
     # -- dtype ----------------------------------------------------------------------------
 
-    def to(self, dtype):
+    def to(self, dtype: DTypeLike) -> Module:
         """Convert every parameter to ``dtype`` (float32 or float64) in place and return self.
 
         Gradients are dropped, as they belong to the old values' dtype.
@@ -340,7 +347,7 @@ class Module:
 
     # -- printing -------------------------------------------------------------------------
 
-    def extra_repr(self):
+    def extra_repr(self) -> str:
         """One line of settings shown inside ``repr``; subclasses override it."""
         return ""
 

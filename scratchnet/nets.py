@@ -6,11 +6,18 @@ and the description follows). Its ``forward`` is the standard one for that
 description; ``forward_follows_architecture`` tells when a subclass changed it.
 """
 
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import Any
+
 import numpy as np
+from numpy.typing import DTypeLike
 
 from . import functional as F
 from .activation import activation_of, make_activation
-from .architecture import Activation, Architecture, Layer
+from .architecture import Activation, ActivationLike, Architecture, Layer
+from .checks import RandomLike
 from .linear import Linear
 from .module import Module
 
@@ -39,7 +46,7 @@ class Net(Module):
         - Output: ``(*, 1)``.
     """
 
-    def __init__(self, *, dtype=np.float32, rng=None):
+    def __init__(self, *, dtype: DTypeLike = np.float32, rng: RandomLike = None) -> None:
         super(Net, self).__init__()
         rng = np.random.default_rng(rng)
         self.fc1 = Linear(2, 4, dtype=dtype, rng=rng)
@@ -53,18 +60,18 @@ class Net(Module):
         return y
 
     @property
-    def architecture(self):
+    def architecture(self) -> Architecture:
         """``forward`` above, as an ``Architecture``: fc1 relu, fc2 relu, fc3."""
         relu = Activation("relu")
         return Architecture((_layer(self.fc1, relu), _layer(self.fc2, relu), _layer(self.fc3, None)), "fc")
 
     @property
-    def layers(self):
+    def layers(self) -> list[Linear]:
         """The Linear layers in order: ``[fc1, fc2, fc3]``."""
         return [self.fc1, self.fc2, self.fc3]
 
     @property
-    def sizes(self):
+    def sizes(self) -> tuple[int, ...]:
         return self.architecture.sizes
 
 
@@ -90,7 +97,16 @@ class MLP(Module):
         - Output: ``(*, sizes[-1])``.
     """
 
-    def __init__(self, sizes, activation="relu", *, bias=True, output_activation=None, dtype=np.float32, rng=None):
+    def __init__(
+        self,
+        sizes: Sequence[int],
+        activation: ActivationLike = "relu",
+        *,
+        bias: bool = True,
+        output_activation: ActivationLike = None,
+        dtype: DTypeLike = np.float32,
+        rng: RandomLike = None,
+    ) -> None:
         super().__init__()
         if activation is None:
             raise TypeError("an MLP has an activation between its layers; say 'identity' for a linear network")
@@ -103,9 +119,9 @@ class MLP(Module):
             self.output_activation = make_activation(output_activation)
 
     @property
-    def layers(self):
+    def layers(self) -> list[Linear]:
         """The Linear layers in order: ``[fc1, ..., fcN]``."""
-        layers = []
+        layers: list[Any] = []  # Linear, unless a user put something else there (the architecture says so)
         while f"fc{len(layers) + 1}" in self._modules:
             layers.append(self._modules[f"fc{len(layers) + 1}"])
         return layers
@@ -119,7 +135,7 @@ class MLP(Module):
         return x if output_activation is None else output_activation(x)
 
     @property
-    def architecture(self):
+    def architecture(self) -> Architecture:
         """``forward`` above, as an ``Architecture`` read from the modules as they are now."""
         between = activation_of(self.activation)
         output = self._modules.get("output_activation")
@@ -144,35 +160,35 @@ class Sequential(Module):
     Shape: the first module's input to the last module's output.
     """
 
-    def __init__(self, *modules):
+    def __init__(self, *modules: Module) -> None:
         super().__init__()
         for index, module in enumerate(modules):
             if not isinstance(module, Module):
                 raise TypeError(f"Sequential takes scratchnet modules; argument {index} is {type(module).__name__}")
             setattr(self, str(index), module)
 
-    def __len__(self):
-        return len(self._modules)
+    def __len__(self) -> int:
+        return len(list(self.children()))
 
-    def __iter__(self):
-        return iter(self._modules.values())
+    def __iter__(self) -> Iterator[Module]:
+        return self.children()
 
-    def __getitem__(self, index):
-        return list(self._modules.values())[index]
+    def __getitem__(self, index: int) -> Module:
+        return list(self.children())[index]
 
     def forward(self, input):
-        for module in self._modules.values():
+        for module in self.children():
             input = module(input)
         return input
 
     @property
-    def architecture(self):
+    def architecture(self) -> Architecture:
         """The chain as an ``Architecture`` (``naming="sequential"``), or ``TypeError`` naming what does not fit."""
         names = list(self._modules)
         if names != [str(index) for index in range(len(names))]:
             raise TypeError(f"a Sequential whose modules are named {names} is not described (positions 0, 1, ... are)")
-        steps = []
-        for name, module in self._modules.items():
+        steps: list[tuple[str, Layer | Activation]] = []
+        for name, module in self.named_children():
             try:
                 steps.append((name, _layer(module, None) if type(module) is Linear else activation_of(module)))
             except TypeError as error:
@@ -180,7 +196,7 @@ class Sequential(Module):
         return Architecture.from_sequence(steps)
 
 
-def build(architecture, *, dtype=np.float32, rng=None):
+def build(architecture: Architecture, *, dtype: DTypeLike = np.float32, rng: RandomLike = None) -> Module:
     """A new scratchnet network computing ``architecture``, with fresh weights drawn like torch's.
 
     Naming ``"linear"`` gives a ``Linear``, ``"sequential"`` a ``Sequential``,
@@ -194,7 +210,7 @@ def build(architecture, *, dtype=np.float32, rng=None):
     if architecture.naming == "linear":
         return Linear(layers[0].in_features, layers[0].out_features, layers[0].bias, dtype=dtype, rng=rng)
     if architecture.naming == "sequential":
-        modules = []
+        modules: list[Module] = []
         for layer in layers:
             modules.append(Linear(layer.in_features, layer.out_features, layer.bias, dtype=dtype, rng=rng))
             if layer.activation is not None:

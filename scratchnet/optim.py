@@ -10,6 +10,8 @@ those are ways torch speeds up the same arithmetic.
 """
 
 import math
+from collections.abc import Iterable
+from typing import Any
 
 import numpy as np
 
@@ -21,7 +23,7 @@ __all__ = ["SGD", "Adam", "Optimizer"]
 class Optimizer:
     """Base class: the parameters, their per-parameter ``state``, ``zero_grad``."""
 
-    def __init__(self, params):
+    def __init__(self, params: Iterable[Parameter]) -> None:
         if isinstance(params, Parameter):
             raise TypeError("optimizer expects an iterable of Parameters (net.parameters()), got one Parameter")
         self.params = list(params)
@@ -33,7 +35,7 @@ class Optimizer:
                     "optimizer expects scratchnet Parameters (net.parameters()); "
                     f"item {index} is {type(param).__name__}"
                 )
-        first = {}
+        first: dict[int, int] = {}
         for index, param in enumerate(self.params):
             if id(param) in first:
                 raise ValueError(
@@ -41,13 +43,13 @@ class Optimizer:
                     "each step would move it twice (torch only warns)"
                 )
             first[id(param)] = index
-        self.state = [{} for _ in self.params]
+        self.state: list[dict[str, Any]] = [{} for _ in self.params]
 
-    def zero_grad(self, set_to_none=True):
+    def zero_grad(self, set_to_none: bool = True) -> None:
         """Clear each parameter's gradient: to None (torch's default), or to zeros."""
         clear_grads(self.params, set_to_none)
 
-    def step(self):
+    def step(self) -> None:
         """Update every parameter that has a gradient."""
         for param, state in zip(self.params, self.state):
             if param.grad is not None:
@@ -105,7 +107,17 @@ class SGD(Optimizer):
     Nesterov needs a positive momentum and zero dampening, as in torch.
     """
 
-    def __init__(self, params, lr=1e-3, momentum=0, dampening=0, weight_decay=0, nesterov=False, *, maximize=False):
+    def __init__(
+        self,
+        params: Iterable[Parameter],
+        lr: float = 1e-3,
+        momentum: float = 0,
+        dampening: float = 0,
+        weight_decay: float = 0,
+        nesterov: bool = False,
+        *,
+        maximize: bool = False,
+    ) -> None:
         _check_non_negative(lr=lr, momentum=momentum, dampening=dampening, weight_decay=weight_decay)
         _check_flags(nesterov=nesterov, maximize=maximize)
         if nesterov and (momentum <= 0 or dampening != 0):
