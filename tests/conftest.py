@@ -21,8 +21,11 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """Where torch (or matplotlib, or expecttest) is not installed, a test that imports it inside is skipped."""
-    from .optional import HINT, available
+    from .optional import HINT, Missing, available
 
+    for value in getattr(getattr(item, "callspec", None), "params", {}).values():
+        if isinstance(value, Missing):  # a parametrize value made from what is not installed
+            value._use()
     try:
         return (yield)
     except ImportError as error:
