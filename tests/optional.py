@@ -76,6 +76,13 @@ def needs(*modules):
     return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} ({HINT})")
 
 
+def source_folder(package):
+    """The folder of the package that imports here (the installed one, when the tests run against a wheel)."""
+    from pathlib import Path
+
+    return Path(importlib.util.find_spec(package).origin).parent
+
+
 def optional(module):
     """The module, or a ``Missing`` stand-in if it (or torch, which it needs) cannot be imported."""
     try:

@@ -2,7 +2,6 @@
 
 import ast
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -13,7 +12,7 @@ import scratchnet.functional as F
 from scratchnet import Activation, Architecture, Layer, infer
 from scratchnet.checkpoint import CheckpointError, recorded_architecture, save_safetensors
 
-from .optional import optional, optional_names
+from .optional import optional, optional_names, source_folder
 from .strategies import described_architectures
 
 torch = optional("torch")
@@ -21,9 +20,6 @@ torchnet = optional("torchnet")
 compare_forward, twin = optional_names("compare", "compare_forward", "twin")
 (load_network,) = optional_names("compare.checkpoint", "load_network")
 (compare_main,) = optional_names("compare.cli", "main")
-
-
-ROOT = Path(__file__).resolve().parent.parent
 
 
 class TanhNet(scratchnet.Net):
@@ -131,7 +127,7 @@ def test_a_planted_bug_in_scratchnet_is_blamed_on_scratchnet(monkeypatch):
 
 
 def test_the_judge_does_not_import_what_it_judges():
-    source = (ROOT / "compare" / "tolerance.py").read_text()
+    source = (source_folder("compare") / "tolerance.py").read_text()
     imported = {
         node.module if isinstance(node, ast.ImportFrom) else alias.name
         for node in ast.walk(ast.parse(source))
@@ -165,7 +161,7 @@ def _imports(path):
 
 def test_the_hand_written_core_never_imports_torch_torchnet_or_compare():
     bad = []
-    for path in sorted((ROOT / "scratchnet").glob("*.py")):
+    for path in sorted(source_folder("scratchnet").glob("*.py")):
         for name in _imports(path):
             if name.startswith("<dynamic") or name.split(".")[0] in ("torch", "torchnet", "compare", "benchmarks"):
                 bad.append(f"{path.name}: {name}")
@@ -175,7 +171,7 @@ def test_the_hand_written_core_never_imports_torch_torchnet_or_compare():
 def test_other_packages_use_only_scratchnets_public_modules():
     bad = []
     for package in ("torchnet", "compare", "benchmarks"):
-        for path in sorted((ROOT / package).glob("*.py")):
+        for path in sorted(source_folder(package).glob("*.py")):
             for name in _imports(path):
                 parts = name.split(".")
                 if parts[0] == "scratchnet" and any(part.startswith("_") and part != "__main__" for part in parts):

@@ -17,7 +17,7 @@ import scratchnet
 from scratchnet import StateDictError
 from scratchnet.checkpoint import CheckpointError, CheckpointWarning, detect_format, save_safetensors
 
-from .optional import needs, optional, optional_names
+from .optional import needs, optional, optional_names, source_folder
 
 torch = optional("torch")
 torchnet = optional("torchnet")
@@ -288,12 +288,10 @@ def test_reading_a_fifo_or_a_device_does_not_hang(tmp_path):
 def test_nothing_in_the_project_writes_a_file_in_place():
     """Every write (open for writing, savefig, save_file, json.dump to a file) goes to atomic_path's temporary."""
     import ast
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parent.parent
     places = []
     for package in ("scratchnet", "torchnet", "compare", "benchmarks"):
-        for path in sorted((root / package).glob("*.py")):
+        for path in sorted(source_folder(package).glob("*.py")):
             for node in ast.walk(ast.parse(path.read_text())):
                 if not isinstance(node, ast.Call):
                     continue

@@ -3,6 +3,8 @@
 import subprocess
 import sys
 
+import pytest
+
 PROGRAM = """
 import sys
 import scratchnet
@@ -23,3 +25,37 @@ def test_scratchnet_runs_where_torch_cannot_be_imported():
     blocked = "import sys; sys.modules['torch'] = None\n" + PROGRAM
     result = subprocess.run([sys.executable, "-c", blocked], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
+
+
+MISSING_TORCH = "import sys; sys.modules['torch'] = None\n"
+
+
+def test_a_missing_torch_is_said_in_one_line_with_the_install_hint():
+    for module in ("compare", "benchmarks"):
+        program = MISSING_TORCH + f"from {module}.__main__ import main; raise SystemExit(main())"
+        result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+        assert result.returncode == 2, result.stderr
+        assert len(result.stderr.splitlines()) == 1 and "pip install 'scratchnet[" in result.stderr
+    program = MISSING_TORCH + "import compare\ntry:\n    compare.twin\nexcept ImportError as e:\n    print(e)"
+    result = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert "compare needs PyTorch" in result.stdout and "pip install 'scratchnet[torch]'" in result.stdout
+
+
+@pytest.mark.parametrize("script", ["scratchnet", "scratchnet-compare", "scratchnet-bench"])
+def test_each_console_script_names_itself_and_has_a_version(script):
+    from pathlib import Path
+
+    from .optional import available
+
+    path = Path(sys.executable).parent / script
+    if not path.exists():
+        pytest.skip(f"{script} is not installed in this environment")
+    needed = {"scratchnet": [], "scratchnet-compare": ["torch"], "scratchnet-bench": ["torch", "matplotlib"]}[script]
+    if not all(available(module) for module in needed):
+        pytest.skip(f"{script} needs {', '.join(needed)} (it says so itself: see the test above)")
+    import scratchnet
+
+    version = subprocess.run([str(path), "--version"], capture_output=True, text=True, timeout=120)
+    assert version.returncode == 0 and version.stdout.strip() == f"{script} (scratchnet) {scratchnet.__version__}"
+    helped = subprocess.run([str(path), "--help"], capture_output=True, text=True, timeout=120)
+    assert helped.returncode == 0 and helped.stdout.startswith(f"usage: {script} ")
