@@ -1,6 +1,7 @@
 """compare: copy weights between scratchnet and torch, and prove that both compute the same thing.
 
 - ``copy_weights(src, dst)``, ``twin(net)``: the same weights in the other framework.
+- ``assert_equivalent(a, b, x)``: the same, for a user's tests (``AssertionError`` with the report).
 - ``compare_forward(scratch_net, torch_net, x)``, ``compare_gradients(...)``,
   ``compare_training(...)``: reports judged with derived tolerances (see ``compare.tolerance``).
 - ``load_network(path, activation)``, ``load_state_dict_file(path)``: checkpoints of both kinds.
@@ -21,6 +22,7 @@ _EXPORTS = {
     "TrainingReport": "training",
     "compare_training": "training",
     "compare_forward": "forward",
+    "assert_equivalent": "forward",
     "compare_gradients": "gradients",
     "load_network": "checkpoint",
     "load_state_dict_file": "checkpoint",

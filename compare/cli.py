@@ -13,6 +13,9 @@ tolerance, 1 when they do not, 2 for bad options or an unusable file.
 """
 
 import argparse
+import contextlib
+import io
+import json
 import sys
 
 import numpy as np
@@ -82,6 +85,10 @@ def build_parser():
         "--direction", choices=DIRECTIONS, default=DIRECTIONS[0], help="which way the weights are copied"
     )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
+    parser.add_argument("--layers", action="store_true", help="also show every layer's z and h, both frameworks")
+    parser.add_argument(
+        "--json", action="store_true", help="print only the report, as JSON (see docs/report-schema.md)"
+    )
     return parser
 
 
@@ -179,26 +186,33 @@ def compare_main(argv):
     if not args.checkpoint:
         check_memory(parser, args.sizes or (2, 4, 4, 1), args.batch)
 
-    if args.checkpoint:
-        scratch_net, torch_net = _from_checkpoint(parser, args, device)
-    else:
-        try:
-            architecture = _architecture(args)
-        except ValueError as error:
-            parser.error(f"argument --activation: {error}")
-        scratch_net, torch_net = _from_scratch(args, architecture, device)
+    shown = io.StringIO() if args.json else sys.stdout  # with --json, stdout holds the JSON document alone
+    with contextlib.redirect_stdout(shown):
+        if args.checkpoint:
+            scratch_net, torch_net = _from_checkpoint(parser, args, device)
+        else:
+            try:
+                architecture = _architecture(args)
+            except ValueError as error:
+                parser.error(f"argument --activation: {error}")
+            scratch_net, torch_net = _from_scratch(args, architecture, device)
 
-    _print_net(f"torch ({type(torch_net).__module__}.{type(torch_net).__name__})", torch_net, lambda t: t.size())
-    _print_net(
-        f"scratchnet ({type(scratch_net).__module__}.{type(scratch_net).__name__})", scratch_net, lambda a: a.shape
-    )
-    first = next(scratch_net.parameters())
-    x = np.random.default_rng(args.seed).standard_normal((args.batch, first.shape[1])).astype(first.dtype)
-    report = compare_forward(scratch_net, torch_net, x)
-    outputs = {k: report.values[k] for k in ("torch", "scratchnet")}
-    outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
-    _print_side_by_side(x, outputs)
-    print(report)
+        _print_net(f"torch ({type(torch_net).__module__}.{type(torch_net).__name__})", torch_net, lambda t: t.size())
+        _print_net(
+            f"scratchnet ({type(scratch_net).__module__}.{type(scratch_net).__name__})", scratch_net, lambda a: a.shape
+        )
+        first = next(scratch_net.parameters())
+        x = np.random.default_rng(args.seed).standard_normal((args.batch, first.shape[1])).astype(first.dtype)
+        report = compare_forward(scratch_net, torch_net, x)
+        outputs = {k: report.values[k] for k in ("torch", "scratchnet")}
+        outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
+        _print_side_by_side(x, outputs)
+        print(report)
+        if args.layers:
+            print("per layer, against the float64 reference:")
+            print(report.layer_table())
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=1))
     return 0 if report.passed else 1
 
 

@@ -4,12 +4,24 @@ import numpy as np
 import torch
 
 from scratchnet import no_grad
+from scratchnet.activation import make_activation as scratch_activation
+from torchnet import make_activation as torch_activation
 
-from .report import Report, compare_outputs
-from .tolerance import ACTIVATION_ERRORS, linear_chain, reference_with_bounds, unit_roundoff
+from .report import LayerReport, Report, compare_outputs
+from .tolerance import ACTIVATION_ERRORS, forward_trace, linear_chain, unit_roundoff
 from .weights import architecture_of, is_scratch, is_torch, numpy_state, scratch_dtype, torch_dtype
 
-__all__ = ["check_input", "check_pair", "compare_forward", "compare_weights", "describe", "torch_unit_roundoff"]
+__all__ = [
+    "assert_equivalent",
+    "check_input",
+    "check_pair",
+    "compare_forward",
+    "compare_weights",
+    "describe",
+    "judge_layers",
+    "layer_values",
+    "torch_unit_roundoff",
+]
 
 
 def torch_unit_roundoff(torch_net, dtype):
@@ -129,7 +141,8 @@ def compare_forward(scratch_net, torch_net, x):
 
     chain = linear_chain(torch_net)  # the judge reads torch's description and weights; check_pair saw them agree
     u_scratch, u_torch, u_ref = unit_roundoff(dtype), torch_unit_roundoff(torch_net, dtype), unit_roundoff(np.float64)
-    reference, (b_scratch, b_torch, b_ref) = reference_with_bounds(chain, x, [u_scratch, u_torch, u_ref])
+    trace = forward_trace(chain, x, [u_scratch, u_torch, u_ref])
+    reference, (b_scratch, b_torch, b_ref) = trace[-1].h_out, trace[-1].e_out
     comparisons = [compare_weights(scratch_net, torch_net)]
     for name, out, bound, u in (
         ("scratchnet", scratch_out, b_scratch, u_scratch),
@@ -158,4 +171,67 @@ def compare_forward(scratch_net, torch_net, x):
         comparisons=tuple(comparisons),
         rule=tolerance_rule(chain, dtype),
         values={"scratchnet": scratch_out, "torch": torch_out, "reference": reference},
+        layers=judge_layers(scratch_net, torch_net, x, trace, (u_scratch, u_torch, u_ref)),
     )
+
+
+def layer_values(net, x):
+    """Each layer's pre-activation ``z`` and output ``h`` as ``net``'s own framework computes them, layer by layer.
+
+    Each Linear is the network's own module; each activation is a module of
+    the same framework computing what the architecture says (the standard
+    forward is exactly this chain, which ``forward_follows_architecture``
+    guarantees). Returns ``[(z, h), ...]`` as NumPy arrays.
+    """
+    architecture = architecture_of(net, "per-layer comparison")
+    values = []
+    if is_scratch(net):
+        h = x
+        with np.errstate(all="ignore"), no_grad():
+            for name, spec in zip(architecture.layer_names, architecture.layers):
+                z = net.get_submodule(name)(h)
+                h = z if spec.activation is None else scratch_activation(spec.activation)(z)
+                values.append((np.asarray(z), np.asarray(h)))
+        return values
+    h = torch.tensor(x, device=next(net.parameters()).device)
+    with torch.no_grad():
+        for name, spec in zip(architecture.layer_names, architecture.layers):
+            z = net.get_submodule(name)(h)
+            h = z if spec.activation is None else torch_activation(spec.activation)(z)
+            values.append((z.cpu().numpy(), h.cpu().numpy()))
+    return values
+
+
+def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs):
+    """Every layer's ``z`` and ``h``, from both frameworks, each judged against the reference's with its own bound."""
+    u_scratch, u_torch, u_ref = unit_roundoffs
+    names = architecture_of(torch_net).layer_names
+    sides = (
+        ("scratchnet", layer_values(scratch_net, x), 0, u_scratch),
+        ("torch", layer_values(torch_net, x), 1, u_torch),
+    )
+    layers = []
+    for number, (name, step) in enumerate(zip(names, trace)):
+        rows = []
+        for side, values, index, u in sides:
+            z, h = values[number]
+            why = f"bound(u={u:.3g}) + reference bound(u={u_ref:.3g})"
+            rows.append(compare_outputs(f"{side} z", z, step.z, step.e_z[index] + step.e_z[2], why))
+            rows.append(compare_outputs(f"{side} h", h, step.h_out, step.e_out[index] + step.e_out[2], why))
+        layers.append(LayerReport(name or "linear", tuple(rows)))
+    return tuple(layers)
+
+
+def assert_equivalent(a, b, x):
+    """``compare_forward`` for a user's tests: raise ``AssertionError`` (its message: the report) unless it passes.
+
+    ``a`` and ``b`` are a scratchnet network and its torch twin, in either
+    order. Returns the ``Report`` when it passes::
+
+        report = assert_equivalent(my_numpy_net, my_torch_net, x)
+    """
+    scratch_net, torch_net = (a, b) if is_scratch(a) else (b, a)
+    report = compare_forward(scratch_net, torch_net, x)
+    if not report.passed:
+        raise AssertionError(str(report))
+    return report

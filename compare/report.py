@@ -4,7 +4,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["OutputComparison", "Report", "compare_outputs"]
+__all__ = ["SCHEMA_VERSION", "LayerReport", "OutputComparison", "Report", "compare_outputs"]
+
+#: The version of ``Report.to_dict()``'s form (and ``python -m compare --json``). Raised when a key changes meaning.
+SCHEMA_VERSION = 1
 
 
 @dataclass(frozen=True)
@@ -28,6 +31,40 @@ class OutputComparison:
     @property
     def passed(self):
         return self.mismatches == 0
+
+    def to_dict(self):
+        """JSON-ready: numbers as numbers, non-finite ones as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
+        return {
+            "name": self.name,
+            "passed": self.passed,
+            "max_abs_diff": _number(self.max_abs_diff),
+            "max_rel_diff": _number(self.max_rel_diff),
+            "max_tolerance": _number(self.max_tolerance),
+            "ratio": _number(self.ratio),
+            "mismatches": self.mismatches,
+            "size": self.size,
+            "why": self.why,
+        }
+
+
+def _number(value):
+    value = float(value)
+    return value if np.isfinite(value) else ("nan" if np.isnan(value) else ("inf" if value > 0 else "-inf"))
+
+
+@dataclass(frozen=True)
+class LayerReport:
+    """One layer's pre-activation ``z`` and output ``h``, from each framework, judged against the reference's."""
+
+    name: str
+    comparisons: tuple
+
+    @property
+    def passed(self):
+        return all(c.passed for c in self.comparisons)
+
+    def to_dict(self):
+        return {"name": self.name, "passed": self.passed, "comparisons": [c.to_dict() for c in self.comparisons]}
 
 
 def compare_outputs(name, mine, theirs, tolerance, why):
@@ -73,10 +110,41 @@ class Report:
     comparisons: tuple
     rule: str
     values: dict
+    layers: tuple = ()  # LayerReport per layer, when the comparison was made layer by layer
 
     @property
     def passed(self):
         return all(c.passed for c in self.comparisons)
+
+    @property
+    def first_failing_layer(self):
+        """The state-dict prefix (``"fc3"``, ``"4"``) of the first layer outside its bound, or None."""
+        return next((layer.name for layer in self.layers if not layer.passed), None)
+
+    def layer_table(self):
+        """Every layer's z and h, both frameworks, against the reference: one row each."""
+        lines = [f"  {'layer':<10} {'compared':<14} {'max |diff|':>11} {'tolerance':>10} {'|diff|/tol':>10}  result"]
+        for layer in self.layers:
+            for c in layer.comparisons:
+                result = "pass" if c.passed else f"FAIL ({c.mismatches} of {c.size} outside)"
+                lines.append(
+                    f"  {layer.name:<10} {c.name:<14} {c.max_abs_diff:>11.3g} {c.max_tolerance:>10.3g} "
+                    f"{c.ratio:>10.3g}  {result}"
+                )
+        return "\n".join(lines)
+
+    def to_dict(self):
+        """The whole report in a stable JSON-ready form (``schema_version`` says which); see docs/report-schema.md."""
+        return {
+            "schema_version": SCHEMA_VERSION,
+            "title": self.title,
+            "passed": self.passed,
+            "blamed": self.blamed,
+            "first_failing_layer": self.first_failing_layer,
+            "rule": self.rule,
+            "comparisons": [c.to_dict() for c in self.comparisons],
+            "layers": [layer.to_dict() for layer in self.layers],
+        }
 
     @property
     def blamed(self):
@@ -105,4 +173,8 @@ class Report:
         blame = []
         if self.blamed:
             blame = [f"blame: {', '.join(self.blamed)} (judged against the float64 reference computed independently)"]
+        if self.first_failing_layer is not None:
+            blame.append(
+                f"first layer outside its bound: {self.first_failing_layer} (--layers, or report.layer_table())"
+            )
         return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict, *blame])
