@@ -7,27 +7,19 @@ import sys
 
 
 def main():
+    """Run ``benchmarks.cli.main``, or say in one line (status 2) what is missing and how to install it."""
     try:
-        return _main()
-    except KeyboardInterrupt:  # during the imports (torch takes a second or two), before cli's own handling
-        from scratchnet.command_line import program_name
-
-        print(f"{program_name('python -m benchmarks')}: interrupted", file=sys.stderr)
+        from scratchnet.command_line import launch  # imports NumPy: a Ctrl-C may come now too
+    except KeyboardInterrupt:
+        print("python -m benchmarks: interrupted", file=sys.stderr)
         return 130
 
+    def load():
+        from .cli import main as cli_main  # torch, threadpoolctl, matplotlib: the [bench] extra
 
-def _main():
-    """Run ``benchmarks.cli.main``, or say in one line (status 2) what is missing and how to install it."""
-    from scratchnet.command_line import interrupt_after, program_name
+        return cli_main
 
-    try:
-        with interrupt_after():  # a Ctrl-C inside torch's start-up would abort the process
-            from .cli import main as cli_main
-    except ImportError as missing:  # torch, threadpoolctl, matplotlib: the [bench] extra
-        prog = program_name("python -m benchmarks")
-        print(f"{prog}: error: {missing}; pip install 'scratchnet[bench]'", file=sys.stderr)
-        return 2
-    return cli_main()
+    return launch("python -m benchmarks", load, "bench", requires=("torch", "threadpoolctl", "matplotlib"))
 
 
 if __name__ == "__main__":

@@ -7,31 +7,21 @@ import sys
 
 
 def main():
+    """Run ``compare.cli.main``, or say in one line (status 2) that PyTorch is needed and how to get it."""
     try:
-        return _main()
-    except KeyboardInterrupt:  # during the imports (torch takes a second or two), before cli's own handling
-        from scratchnet.command_line import program_name
-
-        print(f"{program_name('python -m compare')}: interrupted", file=sys.stderr)
+        from scratchnet.command_line import launch  # imports NumPy: a Ctrl-C may come now too
+    except KeyboardInterrupt:
+        print("python -m compare: interrupted", file=sys.stderr)
         return 130
 
+    def load():
+        import torch  # noqa: F401  (compare needs it: say so first, in one line)
 
-def _main():
-    """Run ``compare.cli.main``, or say in one line (status 2) that PyTorch is needed and how to get it."""
-    from scratchnet.command_line import interrupt_after, program_name
+        from .cli import main as cli_main
 
-    try:
-        with interrupt_after():  # a Ctrl-C inside torch's start-up would abort the process
-            import torch  # noqa: F401
+        return cli_main
 
-            from . import cli  # noqa: F401
-    except ImportError as missing:
-        prog = program_name("python -m compare")
-        print(f"{prog}: error: needs PyTorch ({missing}); pip install 'scratchnet[torch]'", file=sys.stderr)
-        return 2
-    from .cli import main as cli_main
-
-    return cli_main()
+    return launch("python -m compare", load, "torch", requires=("torch",))
 
 
 if __name__ == "__main__":

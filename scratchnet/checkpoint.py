@@ -61,6 +61,7 @@ __all__ = [
     "read_safetensors",
     "recorded_architecture",
     "save_safetensors",
+    "warn_widened",
 ]
 
 #: The metadata key under which a file records its architecture (``Architecture.to_dict()`` as JSON).
@@ -189,14 +190,19 @@ def read_safetensors(file, path):
         arrays[name], was = _tensor(name, entries[name], data, path)
         if was:
             widened.append(f"{printable(name)} ({was})")
-    if widened:
-        warnings.warn(
-            f"{printable(path)}: widened to float32, exactly: {', '.join(widened[:10])}"
-            + (f" and {len(widened) - 10} more" if len(widened) > 10 else ""),
-            CheckpointWarning,
-            stacklevel=3,
-        )
+    warn_widened(path, widened)
     return arrays, _recorded(metadata, path)
+
+
+def warn_widened(path, widened):
+    """One ``CheckpointWarning`` naming the tensors widened to float32 (``"name (bfloat16)"``), if any."""
+    if widened:
+        more = f" and {len(widened) - 10} more" if len(widened) > 10 else ""
+        warnings.warn(
+            f"{printable(path)}: widened to float32, exactly: {', '.join(widened[:10])}{more}",
+            CheckpointWarning,
+            stacklevel=4,
+        )
 
 
 def load_state_dict_file(path: PathLike) -> OrderedDict[str, np.ndarray]:

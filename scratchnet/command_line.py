@@ -18,6 +18,7 @@ __all__ = [
     "count_arg",
     "fits_in_memory",
     "interrupt_after",
+    "launch",
     "output_folder_arg",
     "path_arg",
     "positive_float",
@@ -171,6 +172,36 @@ def interrupt_after():
         signal.signal(signal.SIGINT, previous)
     if caught:
         raise KeyboardInterrupt
+
+
+def launch(prog, load_main, extra, requires):
+    """Import a command's heavy part with ``load_main()`` and run the ``main`` it returns.
+
+    The packages it ``requires`` are looked for first: every missing one is
+    named in one line with the ``pip install 'scratchnet[extra]'`` that brings
+    them (status 2); ``--version`` still answers. A Ctrl-C while importing is
+    one line and status 130 (see ``interrupt_after``). ``python -m compare``
+    and ``python -m benchmarks`` start here.
+    """
+    from importlib.util import find_spec
+
+    from . import __version__
+
+    missing = [name for name in requires if find_spec(name) is None]
+    if missing:
+        if sys.argv[1:] == ["--version"]:
+            print(f"{program_name(prog)} (scratchnet) {__version__}")
+            return 0
+        hint = f"pip install 'scratchnet[{extra}]'"
+        print(f"{program_name(prog)}: error: needs {', '.join(missing)} (not installed); {hint}", file=sys.stderr)
+        return 2
+    try:
+        with interrupt_after():  # a Ctrl-C inside torch's start-up would abort the process
+            main = load_main()
+    except KeyboardInterrupt:
+        print(f"{program_name(prog)}: interrupted", file=sys.stderr)
+        return 130
+    return main()
 
 
 def run_command(main, prog):

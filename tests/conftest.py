@@ -21,7 +21,7 @@ settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "default"))
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_call(item):
     """Where torch (or matplotlib, or expecttest) is not installed, a test that imports it inside is skipped."""
-    from .optional import HINT, Missing, available
+    from .optional import Missing, available, hint_for
 
     for value in getattr(getattr(item, "callspec", None), "params", {}).values():
         if isinstance(value, Missing):  # a parametrize value made from what is not installed
@@ -31,9 +31,26 @@ def pytest_runtest_call(item):
     except ImportError as error:
         missing = getattr(error, "name", None) or ""
         optional_side = ("torch", "torchnet", "compare", "benchmarks", "matplotlib", "expecttest")
+        torch_side = ("torch", "torchnet", "compare", "benchmarks")
+        if missing.split(".")[0] in torch_side and _raised_in_the_core(error):  # the core never needs torch
+            raise
         if any(not available(name) and (name in missing or name in str(error)) for name in optional_side):
-            pytest.skip(f"needs what is not installed here ({error}; {HINT})")
+            pytest.skip(f"needs what is not installed here ({error}; {hint_for(str(error))})")
         raise
+
+
+def _raised_in_the_core(error):
+    """Whether the import that failed was written in scratchnet's own source (not in a test or the torch side)."""
+    from pathlib import Path
+
+    core = Path(__file__).resolve().parent.parent / "scratchnet"
+    frames = []
+    traceback = error.__traceback__
+    while traceback is not None:
+        frames.append(traceback.tb_frame.f_code.co_filename)
+        traceback = traceback.tb_next
+    ours = [name for name in frames if not name.startswith("<")]  # importlib's own frames are "<frozen ...>"
+    return bool(ours) and Path(ours[-1]).resolve().is_relative_to(core)
 
 
 @pytest.hookimpl(wrapper=True)

@@ -32,7 +32,8 @@ class Missing:
 
     def _use(self, *args, **kwargs):
         if RUNNING["now"]:
-            pytest.skip(f"needs {self._name} ({self._reason}; {HINT})")
+            reason = self._reason if "pip install" in self._reason else f"{self._reason}; {hint_for(self._reason)}"
+            pytest.skip(f"needs {self._name} ({reason})")
         return Missing(self._name, self._reason)
 
     def __getattr__(self, attribute):
@@ -62,6 +63,16 @@ for _dunder in (
 Missing.__hash__ = object.__hash__  # a stand-in can sit in a set or be a dict key while collecting
 
 
+#: Which extra brings what a test may miss.
+EXTRAS = {"matplotlib": "plot", "threadpoolctl": "bench", "expecttest": "dev"}
+
+
+def hint_for(reason):
+    """The ``pip install`` that brings what ``reason`` says is missing (torch unless another package is named)."""
+    extra = next((extra for module, extra in EXTRAS.items() if module in reason), "torch")
+    return f"pip install 'scratchnet[{extra}]'"
+
+
 def available(module):
     """Whether ``module`` can be imported here (without importing it)."""
     try:
@@ -73,7 +84,7 @@ def available(module):
 def needs(*modules):
     """A mark that skips a test (one that runs a command in a subprocess, say) where a module is missing."""
     missing = [module for module in modules if not available(module)]
-    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} ({HINT})")
+    return pytest.mark.skipif(bool(missing), reason=f"needs {', '.join(missing)} ({hint_for(' '.join(missing))})")
 
 
 def source_folder(package):

@@ -97,7 +97,7 @@ def test_half_precision_weights_become_float32(tmp_path):
 def test_safetensors_round_trip_bit_for_bit(tmp_path, net):
     path = tmp_path / "net.safetensors"
     save_safetensors(net, path)
-    back = load_state_dict_file(path)
+    back = scratchnet.checkpoint.load_state_dict_file(path)  # NumPy and safetensors alone
     assert sorted(back) == sorted(net.state_dict())
     for name, value in net.state_dict().items():
         assert back[name].dtype == value.dtype

@@ -15,7 +15,7 @@ from collections import OrderedDict
 
 import torch
 
-from scratchnet.checkpoint import CheckpointError, CheckpointWarning, first_line, open_regular, printable
+from scratchnet.checkpoint import CheckpointError, first_line, open_regular, printable, warn_widened
 
 __all__ = ["load_torch_state_dict", "read_torch_file"]
 
@@ -82,13 +82,7 @@ def read_torch_file(file, path):
             raise CheckpointError(
                 f"{printable(path)}: tensor {printable(name)} cannot be read as an array ({first_line(error)})"
             ) from None
-    if widened:
-        warnings.warn(
-            f"{printable(path)}: widened to float32, exactly: {', '.join(widened[:10])}"
-            + (f" and {len(widened) - 10} more" if len(widened) > 10 else ""),
-            CheckpointWarning,
-            stacklevel=2,
-        )
+    warn_widened(path, widened)
     return arrays
 
 
