@@ -36,6 +36,7 @@ from typing import Any, Union
 import numpy as np
 
 from .architecture import Activation, Architecture, Layer, architecture_of
+from .checks import printable
 from .files import atomic_path
 from .module import Module
 from .nets import build
@@ -302,11 +303,6 @@ def _recorded(metadata, path):
         raise CheckpointError(
             f"{printable(path)}: its recorded architecture cannot be read ({printable(first_line(error))})"
         ) from None
-
-
-def printable(text):
-    """``text`` with control and other unprintable characters escaped: a name cannot clear a terminal."""
-    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))
 
 
 def first_line(error):

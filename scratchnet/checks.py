@@ -106,3 +106,8 @@ def as_input(x, dtype, features, owner):
             f"whose last dimension is {array.shape[-1]}, not {features}"
         )
     return array
+
+
+def printable(text):
+    """``text`` with control and other unprintable characters escaped: a name cannot clear a terminal."""
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in str(text))

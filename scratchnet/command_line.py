@@ -8,7 +8,7 @@ import signal
 import sys
 import tempfile
 
-from .checks import check_count, check_sizes
+from .checks import check_count, check_sizes, printable
 
 __all__ = [
     "ArgumentParser",
@@ -65,8 +65,6 @@ class ArgumentParser(argparse.ArgumentParser):
         self.add_argument("--version", action="version", version=f"%(prog)s (scratchnet) {__version__}")
 
     def error(self, message):
-        from .checkpoint import printable  # control characters in what the user typed are shown escaped
-
         self.exit(2, f"{printable(self.prog)}: error: {printable(message)} (see --help)\n")
 
 
