@@ -32,6 +32,7 @@ from scratchnet.command_line import (
     add_gate_arguments,
     count_arg,
     fits_in_memory,
+    gate_options,
     path_arg,
     run_command,
     seed_arg,
@@ -285,15 +286,7 @@ def train_main(argv):
     args = parser.parse_args(argv)
     status = 0
     for gate in list(GATES) if args.gate == "all" else [args.gate]:
-        mine, theirs, report = train_twins(
-            gate,
-            sizes=args.sizes,
-            activation=args.activation,
-            epochs=args.epochs,
-            lr=args.lr,
-            seed=args.seed,
-            dtype=np.dtype(args.dtype),
-        )
+        mine, theirs, report = train_twins(gate, **gate_options(args))
         print(
             f"training {gate.upper()} with {mine.network}, by hand and in torch from the same start, Adam lr "
             f"{args.lr}, {args.epochs} epochs, seed {args.seed}, {args.dtype}"

@@ -9,13 +9,12 @@ train`` and ``python -m compare figures``.
 
 import sys
 
-import numpy as np
-
 from .command_line import (
     ArgumentParser,
     add_figure_arguments,
     add_gate_arguments,
     count_arg,
+    gate_options,
     program_name,
     run_command,
 )
@@ -119,16 +118,7 @@ def train_command(args):
                 f"training {gate.upper()} with {description}, by hand in NumPy, Adam lr {args.lr}, "
                 f"{args.epochs} epochs, seed {args.seed}, {args.dtype}"
             )
-            result = train_gate(
-                gate,
-                sizes=args.sizes,
-                activation=args.activation,
-                epochs=args.epochs,
-                lr=args.lr,
-                seed=args.seed,
-                dtype=np.dtype(args.dtype),
-                on_epoch=on_epoch,
-            )
+            result = train_gate(gate, **gate_options(args), on_epoch=on_epoch)
         print(result.truth_table())
         if args.activation == "identity" and gate == "xor" and result.accuracy < 1:
             print(LINEAR_XOR)

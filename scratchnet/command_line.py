@@ -17,6 +17,7 @@ __all__ = [
     "add_gate_arguments",
     "count_arg",
     "fits_in_memory",
+    "gate_options",
     "interrupt_after",
     "launch",
     "output_folder_arg",
@@ -280,6 +281,20 @@ def add_gate_arguments(parser):
         "--seed", type=seed_arg, default=DEFAULT_SEED, help=f"seed of the initial weights (default: {DEFAULT_SEED})"
     )
     parser.add_argument("--dtype", choices=("float32", "float64"), default="float32")
+
+
+def gate_options(args):
+    """The training settings ``add_gate_arguments`` read, as keyword arguments of the gate trainers."""
+    import numpy as np
+
+    return {
+        "sizes": args.sizes,
+        "activation": args.activation,
+        "epochs": args.epochs,
+        "lr": args.lr,
+        "seed": args.seed,
+        "dtype": np.dtype(args.dtype),
+    }
 
 
 def add_figure_arguments(parser, names):

@@ -128,15 +128,18 @@ def zip_bomb(folder):
     return path
 
 
-def legacy_claiming_a_huge_storage(folder):
-    """torch's legacy format, with one storage's element count changed to 2**31 - 1."""
-    path = folder / "legacy-huge.pt"
+def legacy_with_count(path, count_opcodes):
+    """torch's legacy format, the first storage's element count (a BININT1) replaced by ``count_opcodes``."""
     torch.save(torchnet.Net().state_dict(), path, _use_new_zipfile_serialization=False)
     data = path.read_bytes()
-    at = data.index(b"cpu")
-    numel = data.index(b"K", at)  # BININT1: the element count follows the location
-    path.write_bytes(data[:numel] + b"J" + (2**31 - 1).to_bytes(4, "little") + data[numel + 2 :])
+    numel = data.index(b"K", data.index(b"cpu"))  # BININT1: the element count follows the location
+    path.write_bytes(data[:numel] + count_opcodes + data[numel + 2 :])
     return path
+
+
+def legacy_claiming_a_huge_storage(folder):
+    """torch's legacy format, with one storage's element count changed to 2**31 - 1."""
+    return legacy_with_count(folder / "legacy-huge.pt", b"J" + (2**31 - 1).to_bytes(4, "little"))
 
 
 CLAIMS = {
@@ -472,14 +475,8 @@ def zip_version_64(folder):
 
 def legacy_count_through_the_memo(folder):
     """The legacy format, with a storage's element count put in the pickle memo and read back from it."""
-    path = folder / "legacy-memo.pt"
-    torch.save(torchnet.Net().state_dict(), path, _use_new_zipfile_serialization=False)
-    data = path.read_bytes()
-    at = data.index(b"cpu")
-    numel = data.index(b"K", at)
     huge = b"J" + (2**31 - 1).to_bytes(4, "little") + b"q\xf0" + b"0" + b"h\xf0"  # push, BINPUT 240, POP, BINGET 240
-    path.write_bytes(data[:numel] + huge + data[numel + 2 :])
-    return path
+    return legacy_with_count(folder / "legacy-memo.pt", huge)
 
 
 @pytest.mark.parametrize(
