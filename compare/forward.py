@@ -8,7 +8,7 @@ from scratchnet.activation import make_activation as scratch_activation
 from torchnet import make_activation as torch_activation
 
 from .report import LayerReport, Report, compare_outputs
-from .tolerance import ACTIVATION_ERRORS, forward_trace, linear_chain, unit_roundoff
+from .tolerance import activation_error, forward_trace, linear_chain, unit_roundoff
 from .weights import architecture_of, is_scratch, is_torch, numpy_state, scratch_dtype, torch_dtype
 
 __all__ = [
@@ -103,11 +103,10 @@ def compare_weights(scratch_net, torch_net):
 def tolerance_rule(chain, dtype):
     """One paragraph: how the bounds of ``compare.tolerance`` apply to this chain."""
     widths = ", ".join(str(layer.weight.shape[1]) for layer in chain)
-    activations = sorted({layer.activation_name for layer in chain})
+    reasons = sorted({activation_error(layer.activation).why for layer in chain})
     return (
         f"elementwise worst-case rounding bound per layer gamma(n+1)(|W|(|h|+e) + |b|) + |W|e, "
-        f"gamma(k) = ku/(1-ku), u = eps/2 of {dtype}, n = {widths}; "
-        + "; ".join(ACTIVATION_ERRORS[a].why for a in activations)
+        f"gamma(k) = ku/(1-ku), u = eps/2 of {dtype}, n = {widths}; " + "; ".join(reasons)
     )
 
 

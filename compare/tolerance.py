@@ -44,6 +44,7 @@ from .weights import architecture_of
 
 __all__ = [
     "ACTIVATION_ERRORS",
+    "activation_error",
     "ActivationError",
     "LayerTrace",
     "LayerValues",
@@ -82,11 +83,19 @@ class LayerValues:
 
 @dataclass(frozen=True)
 class ActivationError:
-    """How an activation passes on and adds error: ``e_out = lipschitz * e_in + relative_u * u * |out|``."""
+    """How an elementwise activation passes on and adds error::
+
+        e_out = lipschitz * e_in + u * (relative_u |out| + input_u |z| + absolute_u)  (+ tiny)
+
+    ``lipschitz`` bounds ``|f'|``; the ``u`` terms bound one evaluation of ``f``
+    in floating point (each term's derivation is in ``activation_error``).
+    """
 
     lipschitz: float
     relative_u: float
     why: str
+    input_u: float = 0.0
+    absolute_u: float = 0.0
 
 
 ACTIVATION_ERRORS = {
@@ -99,6 +108,132 @@ ACTIVATION_ERRORS = {
     "tanh": ActivationError(1.0, 4.0, "tanh: Lipschitz 1, evaluation <= 4u relative (2 ulp)"),
     "heaviside": ActivationError(math.inf, 0.0, "heaviside: exact, but may step either way where |z| <= its bound"),
 }
+
+#: exp and log are taken to be within 2 ulp (4u) wherever they are used below: glibc's are within 1 ulp,
+#: SLEEF's u10 within 1.0 and torch's own exp_u20 within 2.0. An error function within ERF_ERROR * u (absolute):
+#: torch's float32 CPU kernel uses Abramowitz and Stegun's 7.1.26 (absolute error <= 1.5e-7 = 2.5u of float32)
+#: evaluated in float32 (a reciprocal, a degree-5 polynomial, exp: about 8u more); float64 uses SLEEF (1 ulp).
+EXP_U = 4.0
+ERF_ERROR = 12.0
+#: The largest slopes: GELU' peaks at 1.1289 (z = 2.4...), its tanh form likewise; SiLU' at 1.0998 (z = 2.4).
+GELU_LIPSCHITZ = 1.13
+SILU_LIPSCHITZ = 1.1
+
+
+def activation_error(activation):
+    """The ``ActivationError`` of an ``Activation`` (or None: the identity), its settings taken into account.
+
+    Settings such as a slope are rounded to the dtype first (0.01 is not a float32): ``u`` relative more.
+
+    - leaky_relu (slope s): Lipschitz max(1, |s|); ``s`` and ``s z`` round once each: ``2u |out|``.
+    - elu (alpha a): Lipschitz max(1, |a|); ``a (exp(z) - 1)`` for z <= 0: exp within 4u of ``exp(z) <= 1``,
+      the subtraction u, so ``5 |a| u`` absolute, and ``a`` and the product ``2u |out|``.
+    - gelu: ``z/2 (1 + erf(z / sqrt 2))``: an absolute error ``E`` in erf (``ERF_ERROR``), or in tanh (4u)
+      plus its argument's (tanh' |arg| <= 0.45, 4u relative: 2u), becomes ``|z|/2 (E + 2u)`` (with the
+      rounding of ``1 + erf``, at most ``2u``), and cancels nothing: ``input_u = (E + 2) / 2``; the products
+      round ``3u |out|``; the argument's rounding passes through erf' <= 1.13 as ``u |z|`` times
+      ``|z| exp(-z^2/2)`` <= 0.61: ``u`` absolute.
+    - silu: ``z sigmoid(z)`` (sigmoid 5u, product u) or ``z / (1 + exp(-z))`` (exp 4u, sum u, quotient u):
+      ``7u |out|``. Lipschitz 1.1.
+    - softplus (beta b, threshold t): ``log1p(exp(b z)) / b``: the relative error ``d`` of ``exp(b z)``
+      (4u, plus ``u |b z|`` from rounding ``b z``) changes ``log1p(y)`` by at most ``d y / (1 + y)``,
+      which is at most ``d log1p(y) = d b out``; log1p adds 4u, the division u. With ``|b z| <= |t|``
+      where this branch is taken, and ``b`` rounded: ``(10 + |t|) u |out|``; for ``b z < -|t|``,
+      ``u |b z| out <= u / (e |b|)``.
+      Lipschitz 1. The branch may differ where ``b z`` is within its bound of ``t``: see ``branch_jump``.
+    """
+    if activation is None:
+        return ACTIVATION_ERRORS["identity"]
+    name, settings = activation.name, activation.kwargs
+    if name in ACTIVATION_ERRORS:
+        return ACTIVATION_ERRORS[name]
+    if name == "leaky_relu":
+        slope = abs(settings["negative_slope"])
+        return ActivationError(
+            max(1.0, slope), 2.0, f"leaky_relu: Lipschitz {max(1.0, slope):g}, slope and product round: 2u relative"
+        )
+    if name == "elu":
+        alpha = abs(settings["alpha"])
+        return ActivationError(
+            max(1.0, alpha), 2.0, f"elu: Lipschitz {max(1.0, alpha):g}, exp-1 within 5u|alpha|", absolute_u=5 * alpha
+        )
+    if name == "gelu":
+        carried = ERF_ERROR if settings["approximate"] == "none" else EXP_U + 2.0
+        return ActivationError(
+            GELU_LIPSCHITZ,
+            3.0,
+            f"gelu: Lipschitz 1.13, evaluation <= {(carried + 2) / 2:g}u|z| + 3u|out| + u",
+            input_u=(carried + 2.0) / 2.0,
+            absolute_u=1.0,
+        )
+    if name == "silu":
+        return ActivationError(SILU_LIPSCHITZ, 7.0, "silu: Lipschitz 1.1, evaluation <= 7u relative")
+    if name == "softplus":
+        beta, threshold = abs(settings["beta"]), abs(settings["threshold"])
+        return ActivationError(
+            1.0,
+            10.0 + threshold,
+            f"softplus: Lipschitz 1, evaluation <= {10 + threshold:g}u relative + u/(e beta)",
+            absolute_u=1.0 / (math.e * beta),
+        )
+    if name in ROW_ACTIVATIONS:
+        return ActivationError(math.nan, math.nan, ROW_WHY[name])
+    raise ValueError(f"no error bound for activation {name!r}")
+
+
+#: Activations over the last dimension, bounded row by row (``row_activation_bound``).
+ROW_ACTIVATIONS = ("softmax", "log_softmax")
+ROW_WHY = {
+    "softmax": "softmax: |ds_i| <= s_i (exp(2 max e_z) - 1), evaluation <= (|z_i - max z| + n + 8)u s_i",
+    "log_softmax": "log_softmax: 2 max e_z, evaluation <= (|z_i - max z| + |out| + n + 2 ln n + 8)u",
+}
+
+
+def row_activation_bound(name, z, out, e_z, u):
+    """The error bound of softmax or log-softmax over the last dimension, elementwise, from ``e_z`` per element.
+
+    With ``m`` the largest ``e_z`` of a row, the exact softmax of ``z + d`` (``|d| <= m``) is within a factor
+    ``exp(+-2m)`` of ``s``: ``s_i(z + d) / s_i(z) = exp(d_i) / sum_j s_j exp(d_j)``. So ``|ds_i| <= s_i
+    (exp(2m) - 1)`` (and 1: both lie in [0, 1]), and ``log s`` moves by at most ``2m``. Evaluating
+    ``exp(z_i - max) / sum``: the subtraction rounds ``u |z_i - max|`` (exp passes it on relatively), exp
+    ``4u``, the sum of ``n`` terms ``gamma(n)``, the division ``u``: with margin, ``(|z_i - max| + n + 8) u``
+    relative. log-softmax adds ``log`` of a sum in ``[1, n]`` (its relative error, plus ``2u ln n``) and the
+    last subtraction ``u |out|``.
+    """
+    n = z.shape[-1]
+    m = np.max(e_z, axis=-1, keepdims=True) if z.size else e_z
+    spread = np.abs(z - np.max(z, axis=-1, keepdims=True)) if z.size else z
+    if name == "softmax":
+        moved = np.minimum(out * np.expm1(2 * m), 1.0)
+        return moved + u * out * (spread + n + 8.0)
+    return 2 * m + u * (spread + np.abs(out) + n + 2 * math.log(n) + 8.0)
+
+
+def underflow(z, u):
+    """What results below the normal range may lose: ``tiny (1 + |z|)``, ``tiny`` the dtype's smallest normal.
+
+    A result that underflows to a subnormal or to 0 loses up to ``tiny``; one that is ``z`` times such a
+    result (SiLU's ``z / (1 + exp(-z))``, where ``exp(-z)`` overflows to inf below z = -88.7 in float32 and
+    gives 0 instead of about ``-2.6e-37``) loses up to ``|z| tiny``.
+    """
+    with np.errstate(all="ignore"):
+        return np.finfo(_dtype_of(u)).tiny * (1.0 + np.abs(z))
+
+
+def branch_jump(activation, z, e_z, u):
+    """Where two computations may take different branches of a piecewise rule, how far apart they can land.
+
+    Softplus is ``z`` where ``b z > t``, else ``log1p(exp(b z)) / b``: the two differ at the threshold by
+    ``|log1p(exp(t)) - t| / |b|``, and ``b z`` (rounded: ``u |b z|``) may fall on either side where
+    ``|b z - t| <= |b| e_z + u |b z|``. Zero for the other activations.
+    """
+    if activation is None or activation.name != "softplus":
+        return 0.0
+    beta, threshold = activation.kwargs["beta"], activation.kwargs["threshold"]
+    jump = abs(math.log1p(math.exp(threshold)) - threshold) / abs(beta) if threshold < 700 else 0.0
+    scaled = beta * z
+    near = np.abs(scaled - threshold) <= abs(beta) * e_z + 2 * u * np.abs(scaled)
+    return np.where(near, jump, 0.0)
 
 
 def unit_roundoff(dtype):
@@ -141,22 +276,49 @@ def reference_sigmoid(z):
         return np.where(z >= 0, 1.0 / (1.0 + np.exp(-z)), np.exp(z) / (1.0 + np.exp(z)))
 
 
+_erfc = np.frompyfunc(math.erfc, 1, 1)
+
+
 def reference_activation(activation, z):
     """The activation (an ``Activation`` or None) of float64 ``z``, the plainest way, written apart from scratchnet.
 
-    torch's conventions: ReLU keeps NaN; Heaviside is ``value`` at 0 and 0 at NaN.
+    torch's conventions: ReLU keeps NaN; Heaviside is ``value`` at 0 and 0 at NaN;
+    GELU and SiLU are NaN at -inf (``-inf * 0``); softmax rows holding NaN or +inf are NaN.
+    GELU uses ``Phi(z) = erfc(-z / sqrt 2) / 2``, which does not cancel for negative z.
     """
     name = "identity" if activation is None else activation.name
+    settings = {} if activation is None else activation.kwargs
     if name == "identity":
         return z
-    if name == "relu":
-        return np.where((z > 0) | np.isnan(z), z, 0.0)
-    if name == "sigmoid":
-        return reference_sigmoid(z)
-    if name == "tanh":
-        return np.tanh(z)
-    if name == "heaviside":
-        return np.where(z > 0, 1.0, np.where(z == 0, activation.kwargs["value"], 0.0))
+    with np.errstate(all="ignore"):
+        if name == "relu":
+            return np.where((z > 0) | np.isnan(z), z, 0.0)
+        if name == "sigmoid":
+            return reference_sigmoid(z)
+        if name == "tanh":
+            return np.tanh(z)
+        if name == "heaviside":
+            return np.where(z > 0, 1.0, np.where(z == 0, settings["value"], 0.0))
+        if name == "leaky_relu":
+            return np.where(z > 0, z, z * settings["negative_slope"])
+        if name == "elu":
+            return np.where(z > 0, z, settings["alpha"] * np.expm1(z))
+        if name == "gelu" and settings["approximate"] == "none":
+            return z * (np.asarray(_erfc(-z / math.sqrt(2.0)), dtype=np.float64) / 2.0)
+        if name == "gelu":
+            return 0.5 * z * (1.0 + np.tanh(math.sqrt(2.0 / math.pi) * (z + 0.044715 * z**3)))
+        if name == "silu":
+            return z * reference_sigmoid(z)
+        if name == "softplus":
+            beta, threshold = settings["beta"], settings["threshold"]
+            return np.where(beta * z > threshold, z, np.log1p(np.exp(beta * z)) / beta)
+        if name in ROW_ACTIVATIONS:
+            if z.size == 0:
+                return z.copy()
+            shifted = z - np.max(z, axis=-1, keepdims=True)
+            if name == "softmax":
+                return np.exp(shifted) / np.sum(np.exp(shifted), axis=-1, keepdims=True)
+            return shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
     raise ValueError(f"no reference for activation {name!r}")
 
 
@@ -194,7 +356,7 @@ def forward_trace(chain, x, unit_roundoffs):
             z = h @ layer.weight.T + (0 if layer.bias is None else layer.bias)
             n_roundings = layer.weight.shape[1] + (layer.bias is not None)
             out = reference_activation(layer.activation, z)
-            rule = ACTIVATION_ERRORS[layer.activation_name]
+            rule = activation_error(layer.activation)
             z_errors, out_errors = [], []
             for u, e in zip(unit_roundoffs, errors):
                 e_z = e @ abs_w.T + gamma(n_roundings, u) * ((np.abs(h) + e) @ abs_w.T + abs_b)
@@ -203,10 +365,13 @@ def forward_trace(chain, x, unit_roundoffs):
                     jump = max(1.0, abs(value), abs(1.0 - value))
                     # Where e_z is 0, z is exact on both sides and both step the same way: no jump allowed.
                     e_h = np.where((np.abs(z) <= e_z) & (e_z > 0), jump, 0.0)
+                elif layer.activation_name in ROW_ACTIVATIONS:
+                    e_h = row_activation_bound(layer.activation_name, z, out, e_z, u) + np.finfo(_dtype_of(u)).tiny
                 else:
-                    e_h = rule.lipschitz * e_z
-                    if rule.relative_u:
-                        e_h = e_h + rule.relative_u * u * np.abs(out) + np.finfo(_dtype_of(u)).tiny
+                    e_h = rule.lipschitz * e_z + branch_jump(layer.activation, z, e_z, u)
+                    if rule.relative_u or rule.input_u or rule.absolute_u:
+                        evaluation = rule.relative_u * np.abs(out) + rule.input_u * np.abs(z) + rule.absolute_u
+                        e_h = e_h + u * evaluation + underflow(z, u)
                 z_errors.append(e_z)
                 out_errors.append(e_h)
             trace.append(LayerTrace(h, z, out, errors, z_errors, out_errors))
@@ -221,26 +386,74 @@ def reference_with_bounds(chain, x, unit_roundoffs):
 
 
 def _derivative_and_error(activation, layer_trace, index, u):
-    """``f'(z)`` of an activation and a bound on how far a computed ``f'`` may be from it.
+    """``f'(z)`` of an elementwise activation and a bound on how far a computed ``f'`` may be from it.
 
     relu: 0 or 1, exact, but it may flip where ``|z|`` is within its bound;
     sigmoid ``s(1 - s)`` and tanh ``1 - t^2`` are computed from the computed
     output ``s + e`` (``|e| <= e_h``): ``|(s+e)(1-s-e) - s(1-s)| <= |1 - 2s| e_h + e_h^2``
     and ``|1 - (t+e)^2 - (1 - t^2)| <= 2|t| e_h + e_h^2``, plus two roundings;
-    heaviside: 0 by definition on both sides.
+    heaviside: 0 by definition on both sides. The others are computed from
+    ``z`` (error ``e_z``): ``|f''| e_z`` (``|f''|`` at most 0.8 for GELU, 0.5
+    for SiLU, ``|b|/4`` for softplus, ``|a| exp(z)`` for ELU), a flip of
+    ``|1 - slope|`` where a kink's side is uncertain, and their evaluation:
+    ELU ``5u |a| exp(z)``; GELU ``Phi + z phi`` (erf's error over 2, the
+    density's exp, products: ``ERF_ERROR/2 + 6`` u); SiLU ``s (1 + z (1 - s))``
+    (``(10 + 6|z|) u``); softplus a sigmoid (6u), with softplus's threshold
+    jump ``1 - sigmoid(t)``.
     """
+    activation_name = "identity" if activation is None else activation.name
+    settings = {} if activation is None else activation.kwargs
     out, e_h, z, e_z = layer_trace.h_out, layer_trace.e_out[index], layer_trace.z, layer_trace.e_z[index]
-    if activation == "identity":
+    uncertain_side = (np.abs(z) <= e_z) & (e_z > 0)
+    if activation_name == "identity":
         return np.ones_like(out), np.zeros_like(out)
-    if activation == "heaviside":
+    if activation_name == "heaviside":
         return np.zeros_like(out), np.zeros_like(out)
-    if activation == "relu":
-        return (z > 0).astype(np.float64), np.where((np.abs(z) <= e_z) & (e_z > 0), 1.0, 0.0)
-    if activation == "sigmoid":
+    if activation_name == "relu":
+        return (z > 0).astype(np.float64), np.where(uncertain_side, 1.0, 0.0)
+    if activation_name == "sigmoid":
         derivative = out * (1 - out)
         return derivative, np.abs(1 - 2 * out) * e_h + e_h**2 + 2 * u * derivative
-    derivative = 1 - out**2  # tanh
-    return derivative, 2 * np.abs(out) * e_h + e_h**2 + 2 * u
+    if activation_name == "tanh":
+        derivative = 1 - out**2
+        return derivative, 2 * np.abs(out) * e_h + e_h**2 + 2 * u
+    if activation_name == "leaky_relu":
+        slope = settings["negative_slope"]
+        derivative = np.where(z > 0, 1.0, slope)
+        return derivative, np.where(uncertain_side, abs(1 - slope), 0.0) + u * abs(slope)
+    if activation_name == "elu":
+        alpha = settings["alpha"]
+        left = abs(alpha) * np.exp(np.minimum(z, 0.0))
+        derivative = np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
+        error = np.where(z <= e_z, left * (np.expm1(e_z) + 6 * u), 0.0) + np.where(uncertain_side, abs(1 - alpha), 0.0)
+        return derivative, error
+    if activation_name == "gelu":
+        derivative = _gelu_derivative(z, settings["approximate"])
+        return derivative, 0.8 * e_z + (ERF_ERROR / 2 + 6) * u
+    if activation_name == "silu":
+        s = reference_sigmoid(z)
+        derivative = s * (1 + z * (1 - s))
+        return derivative, 0.5 * e_z + (10 + 6 * np.abs(z)) * u
+    if activation_name == "softplus":
+        beta, threshold = settings["beta"], settings["threshold"]
+        derivative = np.where(beta * z > threshold, 1.0, reference_sigmoid(beta * z))
+        jump = np.where(
+            np.abs(beta * z - threshold) <= abs(beta) * e_z + 2 * u * np.abs(beta * z),
+            1 - reference_sigmoid(np.asarray(threshold, dtype=np.float64)),
+            0.0,
+        )
+        return derivative, abs(beta) / 4 * e_z + 6 * u + jump
+    raise ValueError(f"no derivative bound for activation {activation_name!r}")
+
+
+def _gelu_derivative(z, approximate):
+    """GELU'(z) in float64: ``Phi(z) + z phi(z)``, or the derivative of torch's tanh form."""
+    if approximate == "none":
+        cdf = np.asarray(_erfc(-z / math.sqrt(2.0)), dtype=np.float64) / 2.0
+        return cdf + z * np.exp(-0.5 * z * z) / math.sqrt(2 * math.pi)
+    k, c = math.sqrt(2.0 / math.pi), 0.044715
+    t = np.tanh(k * (z + c * z**3))
+    return 0.5 * (1 + t) + 0.5 * z * (1 - t * t) * k * (1 + 3 * c * z * z)
 
 
 def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
@@ -280,7 +493,7 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
         for position in range(len(chain) - 1, -1, -1):
             layer, step = chain[position], trace[position]
             if layer.activation is not None:  # through this layer's activation: dL/dz = dL/dh * f'(z)
-                g, g_errors = _through_activation(layer.activation_name, step, g, g_errors, unit_roundoffs)
+                g, g_errors = _through_activation(layer.activation, step, g, g_errors, unit_roundoffs)
             n_out, n_in = layer.weight.shape
             g_rows, h_rows = g.reshape(-1, n_out), step.h_in.reshape(-1, n_in)
             batch = g_rows.shape[0]
@@ -309,18 +522,64 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
     return gradients, bounds
 
 
-def _through_activation(activation_name, step, g, g_errors, unit_roundoffs):
-    """``g * f'(z)`` and, per ``u``, ``|f'| e_g + (|g| + e_g) e_f' + 3u |g f'|`` (``e_f'``: the derivative's error)."""
+def _through_activation(activation, step, g, g_errors, unit_roundoffs):
+    """``dL/dz`` from ``dL/dh = g`` through the layer's activation, and per ``u`` a bound on its error.
+
+    Elementwise: ``g * f'(z)``, error ``|f'| e_g + (|g| + e_g) e_f' + 3u |g f'|`` (``e_f'``: the
+    derivative's error). Softmax and log-softmax mix a row: see ``_through_row_activation``.
+    """
+    if activation.name in ROW_ACTIVATIONS:
+        return _through_row_activation(activation.name, step, g, g_errors, unit_roundoffs)
     errors = []
-    for index, u in enumerate(unit_roundoffs):
-        derivative, e_derivative = _derivative_and_error(activation_name, step, index, u)
-        errors.append(
-            np.abs(derivative) * g_errors[index]
-            + (np.abs(g) + g_errors[index]) * e_derivative
-            + 3 * u * np.abs(g * derivative)
-        )
-    derivative, _ = _derivative_and_error(activation_name, step, 0, 0.0)
+    with np.errstate(all="ignore"):
+        for index, u in enumerate(unit_roundoffs):
+            derivative, e_derivative = _derivative_and_error(activation, step, index, u)
+            errors.append(
+                np.abs(derivative) * g_errors[index]
+                + (np.abs(g) + g_errors[index]) * e_derivative
+                + 3 * u * np.abs(g * derivative)
+            )
+        derivative, _ = _derivative_and_error(activation, step, 0, 0.0)
     return g * derivative, errors
+
+
+def _through_row_activation(name, step, g, g_errors, unit_roundoffs):
+    r"""Back through softmax (``g_z = s (g - c)``, ``c = sum_j g_j s_j``) or log-softmax (``g_z = g - p sum_j g_j``,
+    ``p = exp(y)``), rows over the last dimension, from the computed output (error ``e_s``) as torch does.
+
+    softmax:      ``e_c <= sum (e_g (s + e_s) + |g| e_s) + gamma(n) sum |g s|``,
+                  ``|err| <= (s + e_s)(e_g + e_c) + e_s |g - c| + 3u |s (g - c)| + u s (|g| + |c|)``;
+    log-softmax:  ``e_p <= p (exp(e_y) - 1) + 4u p`` (exp of the computed output),
+                  ``e_S <= sum e_g + gamma(n) sum |g|``,
+                  ``|err| <= e_g + (p + e_p) e_S + e_p |S| + 2u (|g| + p |S|)``.
+    """
+    out, n = step.h_out, step.h_out.shape[-1]
+    errors = []
+    with np.errstate(all="ignore"):
+        if name == "softmax":
+            c = np.sum(g * out, axis=-1, keepdims=True)
+            gradient = out * (g - c)
+            for index, u in enumerate(unit_roundoffs):
+                e_s, e_g = step.e_out[index], g_errors[index]
+                e_c = np.sum(e_g * (out + e_s) + np.abs(g) * e_s, axis=-1, keepdims=True) + gamma(n, u) * np.sum(
+                    np.abs(g * out), axis=-1, keepdims=True
+                )
+                errors.append(
+                    (out + e_s) * (e_g + e_c)
+                    + e_s * np.abs(g - c)
+                    + 3 * u * np.abs(gradient)
+                    + u * out * (np.abs(g) + np.abs(c))
+                )
+            return gradient, errors
+        p = np.exp(out)
+        total = np.sum(g, axis=-1, keepdims=True)
+        gradient = g - p * total
+        for index, u in enumerate(unit_roundoffs):
+            e_y, e_g = step.e_out[index], g_errors[index]
+            e_p = p * np.expm1(e_y) + EXP_U * u * p
+            e_total = np.sum(e_g, axis=-1, keepdims=True) + gamma(n, u) * np.sum(np.abs(g), axis=-1, keepdims=True)
+            errors.append(e_g + (p + e_p) * e_total + e_p * np.abs(total) + 2 * u * (np.abs(g) + p * np.abs(total)))
+        return gradient, errors
 
 
 def _dtype_of(u):

@@ -10,7 +10,20 @@ records and how ``backward`` walks it), ``linear`` (``y = x @ W.T + b``),
 """
 
 from . import architecture, checkpoint, functional, optim
-from .activation import Heaviside, Identity, ReLU, Sigmoid, Tanh
+from .activation import (
+    ELU,
+    GELU,
+    Heaviside,
+    Identity,
+    LeakyReLU,
+    LogSoftmax,
+    ReLU,
+    Sigmoid,
+    SiLU,
+    Softmax,
+    Softplus,
+    Tanh,
+)
 from .architecture import ACTIVATION_NAMES, Activation, Architecture, Layer
 from .autograd import BackwardError, is_grad_enabled, no_grad
 from .gradcheck import gradcheck
@@ -18,7 +31,7 @@ from .inference import infer
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
-from .nets import MLP, Net, Sequential, build
+from .nets import MLP, Chain, Net, Sequential, build
 
 __version__ = "0.2.0"
 
@@ -28,11 +41,16 @@ __all__ = [
     "Architecture",
     "BCEWithLogitsLoss",
     "BackwardError",
+    "Chain",
+    "ELU",
+    "GELU",
     "Heaviside",
     "Identity",
     "IncompatibleKeys",
     "Layer",
+    "LeakyReLU",
     "Linear",
+    "LogSoftmax",
     "MLP",
     "MSELoss",
     "Module",
@@ -40,7 +58,10 @@ __all__ = [
     "Parameter",
     "ReLU",
     "Sequential",
+    "SiLU",
     "Sigmoid",
+    "Softmax",
+    "Softplus",
     "StateDictError",
     "Tanh",
     "architecture",

@@ -23,7 +23,10 @@ state dict, which is how weights travel between frameworks and files:
   names): every Linear and every activation takes the next index, so
   ``Linear, ReLU, Linear`` names its weights ``0.weight`` and ``2.weight``, and
   ``Linear, Linear`` (no activation in between) ``0.weight`` and ``1.weight``;
-- ``"linear"``: one Linear alone, whose weights are ``weight`` and ``bias``.
+- ``"linear"``: one Linear alone, whose weights are ``weight`` and ``bias``;
+- ``"named"``: each Linear at the dotted name given in ``names`` (``encoder.0``,
+  ``head``), as any torch model names them (``torchnet.architecture_of`` reads
+  them from a user's own class with ``torch.fx``; ``scratchnet.Chain`` holds them).
 
 An ``Architecture`` holds no weights and no dtype: it is what is computed, not
 with which numbers.
@@ -60,11 +63,24 @@ ACTIVATIONS = {
     "tanh": {},
     "heaviside": {"value": 0.5},  # the value at 0
     "identity": {},
+    "leaky_relu": {"negative_slope": 0.01},
+    "elu": {"alpha": 1.0},
+    "gelu": {"approximate": "none"},  # "none": x Phi(x) with the error function; "tanh": torch's tanh approximation
+    "silu": {},
+    "softplus": {"beta": 1.0, "threshold": 20.0},
+    "softmax": {},  # over the last dimension
+    "log_softmax": {},  # over the last dimension
 }
 ACTIVATION_NAMES = tuple(ACTIVATIONS)
 
+#: Settings that are words rather than numbers, and the words they take.
+SETTING_CHOICES = {"approximate": ("none", "tanh")}
+
+#: Activations that mix the features of a sample (over the last dimension): only after the last layer.
+OUTPUT_ONLY = ("softmax", "log_softmax")
+
 #: How layers are named in a state dict (see the module docstring).
-NAMINGS = ("fc", "sequential", "linear")
+NAMINGS = ("fc", "sequential", "linear", "named")
 
 
 @dataclass(frozen=True, init=False)
@@ -78,7 +94,7 @@ class Activation:
     name: str
     settings: tuple  # sorted (setting, value) pairs
 
-    def __init__(self, name: str, **settings: float) -> None:
+    def __init__(self, name: str, **settings: Any) -> None:
         if not isinstance(name, str) or name not in ACTIVATIONS:
             expected = ", ".join(repr(n) for n in ACTIVATION_NAMES)
             raise ValueError(f"activation must be one of {expected}; got {name!r}")
@@ -89,19 +105,30 @@ class Activation:
             raise TypeError(f"activation {name!r} has no setting {', '.join(unknown)} (its settings: {allowed})")
         values = {**known, **settings}
         for key, value in values.items():
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
+            if key in SETTING_CHOICES:
+                if not isinstance(value, str) or value not in SETTING_CHOICES[key]:
+                    choices = ", ".join(map(repr, SETTING_CHOICES[key]))
+                    raise ValueError(f"activation {name!r}: {key} must be one of {choices}, got {_short(value)}")
+            elif isinstance(value, bool) or not isinstance(value, numbers.Real) or not _finite(value):
                 raise ValueError(f"activation {name!r}: {key} must be a finite number, got {_short(value)}")
+        if name == "softplus" and values["beta"] == 0:
+            raise ValueError("activation 'softplus': beta must not be 0 (softplus divides by it)")
+        settings = ((key, value if isinstance(value, str) else float(value)) for key, value in values.items())
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "settings", tuple(sorted((key, float(value)) for key, value in values.items())))
+        object.__setattr__(self, "settings", tuple(sorted(settings)))
 
     @property
-    def kwargs(self) -> dict[str, float]:
+    def kwargs(self) -> dict[str, Any]:
         """The settings as a dict, e.g. ``{"value": 0.5}``."""
         return dict(self.settings)
 
     def __str__(self):
         defaults = ACTIVATIONS[self.name]
-        changed = [f"{key}={value:g}" for key, value in self.settings if value != defaults[key]]
+        changed = [
+            f"{key}={value}" if isinstance(value, str) else f"{key}={value:g}"
+            for key, value in self.settings
+            if value != defaults[key]
+        ]
         return f"{self.name}({', '.join(changed)})" if changed else self.name
 
     def __repr__(self):
@@ -159,15 +186,18 @@ class Layer:
 
 @dataclass(frozen=True)
 class Architecture:
-    """A network as a chain of ``Layer``s, and how its layers are named (``"fc"``, ``"sequential"``, ``"linear"``).
+    """A network as a chain of ``Layer``s, and how its layers are named (``"fc"``, ``"sequential"``, ``"linear"``,
+    or ``"named"`` with one dotted state-dict prefix per layer in ``names``).
 
     Raises ``ValueError`` (or ``TypeError``) if the layers do not chain (each
-    ``in_features`` is the ``out_features`` before it) or the naming cannot
-    name them.
+    ``in_features`` is the ``out_features`` before it), the naming cannot
+    name them, or an activation that mixes features (softmax, log_softmax)
+    follows any layer but the last.
     """
 
     layers: tuple
     naming: str = "fc"
+    names: tuple | None = None  # with naming "named": each layer's state-dict prefix, e.g. ("encoder.0", "head")
 
     def __post_init__(self):
         if isinstance(self.layers, (str, bytes, Layer)):
@@ -189,6 +219,13 @@ class Architecture:
             raise ValueError(f"naming must be one of {', '.join(map(repr, NAMINGS))}; got {self.naming!r}")
         if self.naming == "linear" and (len(layers) != 1 or layers[0].activation is not None):
             raise ValueError("naming 'linear' is one Linear alone, without an activation")
+        object.__setattr__(self, "names", _check_names(self.names, self.naming, len(layers)))
+        for number, layer in enumerate(layers[:-1], start=1):
+            if layer.activation is not None and layer.activation.name in OUTPUT_ONLY:
+                raise ValueError(
+                    f"{layer.activation.name} mixes the features of a sample (over the last dimension): it may only "
+                    f"follow the last layer, not layer {number} of {len(layers)}"
+                )
 
     # -- reading it -----------------------------------------------------------------------
 
@@ -207,6 +244,8 @@ class Architecture:
         """Each Linear's name in a state dict: ``("fc1", "fc2")``, ``("0", "2")`` or ``("",)``."""
         if self.naming == "linear":
             return ("",)
+        if self.naming == "named":
+            return self.names
         if self.naming == "fc":
             return tuple(f"fc{number}" for number in range(1, len(self.layers) + 1))
         names, position = [], 0
@@ -308,13 +347,18 @@ class Architecture:
 
     def to_dict(self):
         """A JSON-ready dict (what checkpoint files record); ``Architecture.from_dict`` reads it back."""
-        return {"naming": self.naming, "layers": [layer.to_dict() for layer in self.layers]}
+        data = {"naming": self.naming, "layers": [layer.to_dict() for layer in self.layers]}
+        return data if self.names is None else {**data, "names": list(self.names)}
 
     @classmethod
     def from_dict(cls, data: Any) -> Architecture:
         """Read ``to_dict``'s form back, refusing anything else with a ``ValueError`` that says what."""
-        if not isinstance(data, dict) or set(data) != {"naming", "layers"} or not isinstance(data["layers"], list):
+        keys = {"naming", "layers"} | ({"names"} if isinstance(data, dict) and data.get("naming") == "named" else set())
+        if not isinstance(data, dict) or set(data) != keys or not isinstance(data["layers"], list):
             raise ValueError(f"an architecture is {{'naming': ..., 'layers': [...]}}; got {_short(data)}")
+        names = data.get("names")
+        if names is not None and not isinstance(names, list):
+            raise ValueError(f"an architecture's names are a list; got {_short(names)}")
         layers = []
         for number, item in enumerate(data["layers"], start=1):
             keys = {"in_features", "out_features", "bias", "activation"}
@@ -326,7 +370,27 @@ class Architecture:
                     raise ValueError(f"layer {number}: activation must be null or {{'name': ...}}; got {_short(item)}")
                 activation = Activation(**activation)
             layers.append(Layer(item["in_features"], item["out_features"], item["bias"], activation))
-        return cls(tuple(layers), data["naming"])
+        return cls(tuple(layers), data["naming"], None if names is None else tuple(names))
+
+
+def _check_names(names, naming, count):
+    """The ``names`` of a ``"named"`` Architecture as a tuple, checked; None for the other namings."""
+    if naming != "named":
+        if names is not None:
+            raise ValueError(f"names are given with naming 'named' only; naming {naming!r} names its layers itself")
+        return None
+    if isinstance(names, (str, bytes)) or not isinstance(names, Sequence) or len(names) != count:
+        raise ValueError(f"naming 'named' needs one name per layer ({count}); got {_short(names)}")
+    names = tuple(names)
+    for name in names:
+        parts = name.split(".") if isinstance(name, str) else [""]
+        if any(not part or not part.isprintable() or any(c.isspace() for c in part) for part in parts):
+            raise ValueError(f"a layer name is dotted words such as 'encoder.0' or 'head'; got {_short(name)}")
+    for name in names:
+        clash = [other for other in names if other != name and other.startswith(name + ".")]
+        if names.count(name) > 1 or clash:
+            raise ValueError(f"layer name {name!r} is given twice, or also names a module holding another layer")
+    return names
 
 
 def _finite(value):
@@ -362,26 +426,35 @@ def parse_activations(text):
     return [None if part == "none" else part for part in parts]
 
 
-def make_module(activation, modules):
+def make_module(activation, modules, fixed=None):
     """A new module computing ``activation`` (an ``Activation`` or a name), from ``modules``: name -> class.
 
-    Each framework passes its own table (``scratchnet.activation.MODULES``, ``torchnet.nets.MODULES``).
+    Each framework passes its own table (``scratchnet.activation.MODULES``,
+    ``torchnet.nets.MODULES``), and in ``fixed`` the constructor arguments
+    that are not settings but must have one value (torch's ``Softmax(dim=-1)``).
     """
     activation = Activation.coerce(activation)
     if activation is None:
         raise TypeError("an activation module needs an activation, got None")
-    return modules[activation.name](**activation.kwargs)
+    return modules[activation.name](**activation.kwargs, **(fixed or {}).get(activation.name, {}))
 
 
-def activation_of_module(module, modules):
+def activation_of_module(module, modules, fixed=None):
     """The ``Activation`` a module computes, by its exact class in ``modules``; else ``TypeError`` naming it.
 
     Only the classes of the table count, not subclasses: a subclass may
     compute something else in its own ``forward``. Settings are read from the
-    module's attributes of the same names.
+    module's attributes of the same names; the attributes in ``fixed`` (see
+    ``make_module``) must have their one value.
     """
     for name, klass in modules.items():
         if type(module) is klass:
+            for attribute, value in (fixed or {}).get(name, {}).items():
+                if getattr(module, attribute, None) != value:
+                    raise TypeError(
+                        f"{type(module).__name__}({attribute}={getattr(module, attribute, None)!r}) is not described: "
+                        f"{name} over the last dimension is {attribute}={value!r}"
+                    )
             return Activation(name, **{setting: getattr(module, setting) for setting in ACTIVATIONS[name]})
     raise TypeError(
         f"{type(module).__name__} is not an activation an Architecture can describe "

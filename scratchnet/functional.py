@@ -13,6 +13,7 @@ NaN; values and slopes at 0, -0, +-inf and NaN are torch's (tests check them
 against torch).
 """
 
+import math
 from typing import Any
 
 import numpy as np
@@ -25,17 +26,32 @@ __all__ = [
     "binary_cross_entropy_with_logits",
     "check_reduction",
     "binary_cross_entropy_with_logits_backward",
+    "elu",
+    "elu_backward",
+    "erf",
+    "gelu",
+    "gelu_backward",
     "heaviside",
     "heaviside_backward",
     "identity",
+    "leaky_relu",
+    "leaky_relu_backward",
     "linear",
     "linear_backward",
+    "log_softmax",
+    "log_softmax_backward",
     "mse_loss",
     "mse_loss_backward",
     "relu",
     "relu_backward",
     "sigmoid",
     "sigmoid_backward",
+    "silu",
+    "silu_backward",
+    "softmax",
+    "softmax_backward",
+    "softplus",
+    "softplus_backward",
     "tanh",
     "tanh_backward",
 ]
@@ -129,11 +145,14 @@ def sigmoid(input: ArrayLike) -> NDArray[Any]:
     (0, 1] and never overflows: ``1 / (1 + e)`` for x >= 0 and ``e / (1 + e)``
     for x < 0 are the same function. sigmoid(+-1000) is exactly 1 and 0.
     """
-    x = np.asarray(input)
-    e = np.exp(-np.abs(x))
-    output = np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    output = _sigmoid_values(np.asarray(input))
     record(output, input, lambda grad: sigmoid_backward(grad, output))
     return output
+
+
+def _sigmoid_values(x):
+    e = np.exp(-np.abs(x))
+    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
 def sigmoid_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
@@ -187,6 +206,212 @@ def identity(input):
     operation receives the very same array and the gradient flows straight through.
     """
     return input
+
+
+# -- The activations modern MLPs use --------------------------------------------------------
+
+
+def leaky_relu(input: ArrayLike, negative_slope: float = 0.01) -> NDArray[Any]:
+    """LeakyReLU(x) = x where x > 0, else ``negative_slope * x``.
+
+    Shape: ``(*)`` -> ``(*)``. NaN stays NaN and -0.0 stays -0.0, as in torch.
+    """
+    x = np.asarray(input)
+    output = np.where(x > 0, x, x * _like(x, negative_slope))
+    record(output, input, lambda grad: leaky_relu_backward(grad, x, negative_slope))
+    return output
+
+
+def leaky_relu_backward(grad_output: NDArray[Any], input: NDArray[Any], negative_slope: float = 0.01) -> NDArray[Any]:
+    """d/dx = 1 where x > 0, else ``negative_slope``: **at 0 and at NaN too**, as torch (the slope is read from x)."""
+    return np.where(input > 0, grad_output, grad_output * _like(grad_output, negative_slope))
+
+
+def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[Any]:
+    """ELU(x) = x where x > 0, else ``alpha * (exp(x) - 1)``.
+
+    Shape: ``(*)`` -> ``(*)``. ``exp(x) - 1`` is computed as ``expm1(x)``,
+    which keeps its accuracy near 0 (torch subtracts; both are within the
+    bound ``compare.tolerance`` derives). -0.0 stays -0.0, NaN stays NaN, -inf
+    gives ``-alpha``.
+    """
+    x = np.asarray(input)
+    with np.errstate(over="ignore"):  # expm1 of a large x is inf in the branch not taken
+        output = np.where(x <= 0, np.expm1(x) * _like(x, alpha), x)
+    record(output, input, lambda grad: elu_backward(grad, x, alpha))
+    return output
+
+
+def elu_backward(grad_output: NDArray[Any], input: NDArray[Any], alpha: float = 1.0) -> NDArray[Any]:
+    """d/dx = 1 where x > 0, else ``alpha * exp(x)``: ``alpha`` **at 0** (torch's choice), 1 at NaN, 0 at -inf."""
+    with np.errstate(over="ignore"):
+        return np.where(input <= 0, grad_output * (np.exp(input) * _like(input, alpha)), grad_output)
+
+
+# NumPy has no error function: the standard library's (C's erf, correct to about 1 ulp), element by element.
+_erf = np.frompyfunc(math.erf, 1, 1)
+
+
+def erf(input: ArrayLike) -> NDArray[np.float64]:
+    """The error function ``erf(x) = 2/sqrt(pi) * integral_0^x exp(-t^2) dt``, in float64, elementwise.
+
+    ``math.erf`` applied element by element (NumPy has none); erf(+-inf) = +-1, erf(NaN) = NaN.
+    """
+    return np.asarray(_erf(np.asarray(input, dtype=np.float64)), dtype=np.float64)
+
+
+_SQRT_HALF = math.sqrt(0.5)
+_SQRT_2_OVER_PI = math.sqrt(2 / math.pi)
+_GELU_KAPPA = 0.044715
+
+
+def gelu(input: ArrayLike, approximate: str = "none") -> NDArray[Any]:
+    """GELU(x) = x Phi(x), Phi the standard normal's distribution function.
+
+    - ``approximate="none"``: ``x/2 (1 + erf(x / sqrt 2))``, computed in
+      float64 (with ``erf`` above) and rounded once to the input's dtype.
+    - ``approximate="tanh"``: torch's approximation
+      ``x/2 (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))``, in the input's dtype.
+
+    Shape: ``(*)`` -> ``(*)``. As torch: GELU(-inf) is NaN (``-inf * 0``),
+    GELU(+inf) = inf, GELU(-1000) = -0.0.
+    """
+    x = np.asarray(input)
+    _check_approximate(approximate)
+    with np.errstate(invalid="ignore", over="ignore"):  # -inf * 0 is NaN, as in torch; x^3 may overflow to inf
+        if approximate == "none":
+            wide = x.astype(np.float64)
+            output = (wide * 0.5 * (1.0 + erf(wide * _SQRT_HALF))).astype(_floating(x))
+        else:
+            half, one = _like(x, 0.5), _like(x, 1)
+            inner = _like(x, _SQRT_2_OVER_PI) * (x + _like(x, _GELU_KAPPA) * x * x * x)
+            output = half * x * (one + np.tanh(inner))
+    record(output, input, lambda grad: gelu_backward(grad, x, approximate))
+    return output
+
+
+def gelu_backward(grad_output: NDArray[Any], input: NDArray[Any], approximate: str = "none") -> NDArray[Any]:
+    """d GELU/dx: ``Phi(x) + x phi(x)`` (``phi`` the normal density) for ``"none"``; for ``"tanh"``, with
+    ``t = tanh(k (x + c x^3))``: ``(1 + t)/2 + x/2 (1 - t^2) k (1 + 3 c x^2)``. 1/2 at 0; NaN at +-inf, as torch."""
+    x = np.asarray(input)
+    with np.errstate(invalid="ignore", over="ignore"):
+        if _check_approximate(approximate) == "none":
+            wide = x.astype(np.float64)
+            cdf = 0.5 * (1.0 + erf(wide * _SQRT_HALF))
+            pdf = np.exp(-0.5 * wide * wide) / math.sqrt(2 * math.pi)
+            return grad_output * (cdf + wide * pdf).astype(_floating(x))
+        k, c = _like(x, _SQRT_2_OVER_PI), _like(x, _GELU_KAPPA)
+        t = np.tanh(k * (x + c * x * x * x))
+        half, one, three = _like(x, 0.5), _like(x, 1), _like(x, 3)
+        return grad_output * (half * (one + t) + half * x * (one - t * t) * k * (one + three * c * x * x))
+
+
+def _like(array, value):
+    """``value`` as a scalar of ``array``'s floating dtype: float32 stays float32 (integers promote as NumPy does)."""
+    return array.dtype.type(value) if array.dtype.kind == "f" else value
+
+
+def _floating(array):
+    """``array``'s dtype when it is floating, else float64."""
+    return array.dtype if array.dtype.kind == "f" else np.dtype(np.float64)
+
+
+def _check_approximate(approximate):
+    if approximate not in ("none", "tanh"):
+        raise ValueError(f"approximate must be 'none' or 'tanh', got {approximate!r}")
+    return approximate
+
+
+def silu(input: ArrayLike) -> NDArray[Any]:
+    """SiLU(x) = x sigmoid(x) (also called swish). Shape: ``(*)`` -> ``(*)``.
+
+    With the stable ``sigmoid`` above: no overflow at any magnitude; SiLU(-inf)
+    is NaN (``-inf * 0``) and SiLU(-1000) = -0.0, as in torch.
+    """
+    x = np.asarray(input)
+    s = _sigmoid_values(x)
+    with np.errstate(invalid="ignore"):
+        output = x * s
+    record(output, input, lambda grad: silu_backward(grad, x))
+    return output
+
+
+def silu_backward(grad_output: NDArray[Any], input: NDArray[Any]) -> NDArray[Any]:
+    """d SiLU/dx = s (1 + x (1 - s)), ``s = sigmoid(x)``: 1/2 at 0, NaN at +-inf (as torch)."""
+    s = _sigmoid_values(input)
+    with np.errstate(invalid="ignore"):
+        return grad_output * (s * (1 + input * (1 - s)))
+
+
+def softplus(input: ArrayLike, beta: float = 1.0, threshold: float = 20.0) -> NDArray[Any]:
+    """Softplus(x) = log(1 + exp(beta x)) / beta, and x itself where ``beta x > threshold`` (torch's rule).
+
+    Shape: ``(*)`` -> ``(*)``. Above the threshold the two differ by less than
+    ``exp(-threshold) / beta``; below it ``exp`` cannot overflow for the default
+    threshold. Softplus(-inf) = 0, softplus(NaN) = NaN.
+    """
+    x = np.asarray(input)
+    b = _like(x, beta)
+    with np.errstate(over="ignore", invalid="ignore"):  # the branch not taken may overflow
+        scaled = x * b
+        output = np.where(scaled > threshold, x, np.log1p(np.exp(scaled)) / b)
+    record(output, input, lambda grad: softplus_backward(grad, x, beta, threshold))
+    return output
+
+
+def softplus_backward(
+    grad_output: NDArray[Any], input: NDArray[Any], beta: float = 1.0, threshold: float = 20.0
+) -> NDArray[Any]:
+    """d/dx = ``e / (1 + e)`` with ``e = exp(beta x)`` (a sigmoid), and 1 where ``beta x > threshold``: 1/2 at 0."""
+    scaled = input * _like(input, beta)
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(scaled)
+        return np.where(scaled > threshold, grad_output, grad_output * (e / (e + 1)))
+
+
+def softmax(input: ArrayLike) -> NDArray[Any]:
+    """softmax(x)_i = exp(x_i) / sum_j exp(x_j), over the **last** dimension (torch's ``dim=-1``).
+
+    Shape: ``(*, n)`` -> ``(*, n)``, each row summing to 1. Computed as
+    ``exp(x - max) / sum(exp(x - max))``, which cannot overflow. A row holding
+    NaN or +inf, or only -inf, gives NaN, as in torch.
+    """
+    x = np.asarray(input)
+    output = _softmax_values(x)
+    record(output, input, lambda grad: softmax_backward(grad, output))
+    return output
+
+
+def _softmax_values(x):
+    with np.errstate(invalid="ignore"):
+        e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+        return e / np.sum(e, axis=-1, keepdims=True)
+
+
+def softmax_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
+    """dL/dx = s * (g - sum(g * s)), the sum over the last dimension, from the output ``s`` (as torch)."""
+    with np.errstate(invalid="ignore"):
+        return output * (grad_output - np.sum(grad_output * output, axis=-1, keepdims=True))
+
+
+def log_softmax(input: ArrayLike) -> NDArray[Any]:
+    """log_softmax(x)_i = x_i - log(sum_j exp(x_j)), over the **last** dimension (torch's ``dim=-1``).
+
+    Shape: ``(*, n)`` -> ``(*, n)``. Computed as ``(x - max) - log(sum(exp(x - max)))``:
+    no overflow, and -1000 stays -1000 where ``log(softmax)`` would be -inf.
+    """
+    x = np.asarray(input)
+    with np.errstate(invalid="ignore"):
+        shifted = x - np.max(x, axis=-1, keepdims=True)
+        output = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+    record(output, input, lambda grad: log_softmax_backward(grad, output))
+    return output
+
+
+def log_softmax_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
+    """dL/dx = g - exp(y) * sum(g), the sum over the last dimension, from the output ``y`` (as torch)."""
+    with np.errstate(invalid="ignore"):
+        return grad_output - np.exp(output) * np.sum(grad_output, axis=-1, keepdims=True)
 
 
 # -- Losses ---------------------------------------------------------------------------------

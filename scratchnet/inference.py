@@ -41,6 +41,7 @@ layer.
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
+from . import functional as F
 from .architecture import architecture_of
 from .checks import as_input
 from .module import Module
@@ -116,9 +117,9 @@ def _plan(net):
     for name, layer in zip(architecture.layer_names, architecture.layers):
         activation = layer.activation
         if activation is None:
-            steps.append((net.get_submodule(name), _identity_, 0.0))
+            steps.append((net.get_submodule(name), _identity_, {}))
         else:
-            steps.append((net.get_submodule(name), IN_PLACE[activation.name], activation.kwargs.get("value", 0.0)))
+            steps.append((net.get_submodule(name), IN_PLACE[activation.name], activation.kwargs))
     steps = tuple(steps)
     object.__setattr__(net, "_inference_plan", (generation, steps))
     return steps
@@ -128,35 +129,35 @@ def _chunk(steps, x, y, buffers):
     """One chunk: ``x`` ``(n, in)`` -> ``y`` ``(n, out)``, written in place, feature-major in between."""
     n = x.shape[0]
     h = x.T  # (in, n): a view, read transposed by BLAS
-    for number, (layer, activate, value) in enumerate(steps[:-1]):
+    for number, (layer, activate, settings) in enumerate(steps[:-1]):
         size = layer.out_features * n
         out = buffers[number % 2][:size].reshape(layer.out_features, n)
         layer.weight.data.dot(h, out=out)
         if layer.bias is not None:
             out += layer.bias.data[:, None]
-        activate(out, buffers[(number + 1) % 2][:size].reshape(out.shape), value)
+        activate(out, buffers[(number + 1) % 2][:size].reshape(out.shape), settings)
         h = out
-    last, activate, value = steps[-1]
+    last, activate, settings = steps[-1]
     h.T.dot(last.weight.data.T, out=y)  # back to (n, out), straight into the output
     if last.bias is not None:
         y += last.bias.data
     if activate is not _identity_:  # an output activation: the free buffer serves as scratch
         free = buffers[(len(steps) - 1) % 2][: y.size].reshape(y.shape)
-        activate(y, free, value)
+        activate(y, free, settings)
 
 
 def _one_sample(steps, x):
     """One sample as 1-D vectors: ``h = W @ h + b`` is a matrix-vector product."""
     zero = _ZERO[x.dtype]
     h = x
-    for layer, activate, value in steps:
+    for layer, activate, settings in steps:
         h = layer.weight.data.dot(h)
         if layer.bias is not None:
             h += layer.bias.data
         if activate is _relu_:
             np.maximum(h, zero, out=h)  # the common case, without a function call: a tenth of this path's time
         elif activate is not _identity_:
-            activate(h, None, value)
+            activate(h, None, settings)
     return h
 
 
@@ -164,7 +165,7 @@ def _one_sample(steps, x):
 _ZERO = {np.dtype(np.float32): np.zeros((), np.float32), np.dtype(np.float64): np.zeros((), np.float64)}
 
 
-def _relu_(h, scratch, value):
+def _relu_(h, scratch, settings):
     if scratch is None:
         np.maximum(h, _ZERO[h.dtype], out=h)
     else:
@@ -174,11 +175,11 @@ def _relu_(h, scratch, value):
         np.maximum(h, scratch, out=h)
 
 
-def _tanh_(h, scratch, value):
+def _tanh_(h, scratch, settings):
     np.tanh(h, out=h)
 
 
-def _sigmoid_(h, scratch, value):
+def _sigmoid_(h, scratch, settings):
     # sigmoid(x) = exp(min(x, 0)) / (1 + exp(-|x|)): the stable form of functional.sigmoid,
     # the numerator built in scratch (min against zeros: the fast minimum, as in _relu_), the denominator in h.
     scratch = np.empty_like(h) if scratch is None else scratch
@@ -192,18 +193,52 @@ def _sigmoid_(h, scratch, value):
     np.divide(scratch, h, out=h)
 
 
-def _heaviside_(h, scratch, value):
+def _heaviside_(h, scratch, settings):
     # 1 where x > 0 (in scratch), value where x == 0 (in h), 0 elsewhere and at NaN.
     scratch = np.empty_like(h) if scratch is None else scratch
     np.greater(h, 0, out=scratch)
     np.equal(h, 0, out=h)
-    h *= value
+    h *= settings["value"]
     h += scratch
 
 
-def _identity_(h, scratch, value):
+def _identity_(h, scratch, settings):
     pass
 
 
-#: In-place activations: ``f(h, scratch, value)`` overwrites ``h``; ``scratch`` (shaped like h, or None) is free.
-IN_PLACE = {"relu": _relu_, "tanh": _tanh_, "sigmoid": _sigmoid_, "heaviside": _heaviside_, "identity": _identity_}
+def _leaky_relu_(h, scratch, settings):
+    # x where x > 0, else slope * x; NaN <= 0 is false, so NaN stays.
+    scratch = np.empty_like(h) if scratch is None else scratch
+    np.multiply(h, h.dtype.type(settings["negative_slope"]), out=scratch)
+    np.copyto(h, scratch, where=h <= 0)
+
+
+def _by_functional(function):
+    """The other activations: ``functional``'s own code on the chunk (chunk-sized temporaries), copied into ``h``.
+
+    Softmax and log-softmax follow the last layer only (the Architecture says so), where ``h`` is ``(n, out)``:
+    their last dimension is the features, as in ``forward``.
+    """
+
+    def activate(h, scratch, settings):
+        h[...] = function(h, **settings)
+
+    return activate
+
+
+#: In-place activations: ``f(h, scratch, settings)`` overwrites ``h``; ``scratch`` (shaped like h, or None) is free;
+#: ``settings`` are the Activation's (Heaviside's value at 0, a slope...).
+IN_PLACE = {
+    "relu": _relu_,
+    "tanh": _tanh_,
+    "sigmoid": _sigmoid_,
+    "heaviside": _heaviside_,
+    "identity": _identity_,
+    "leaky_relu": _leaky_relu_,
+    "elu": _by_functional(F.elu),
+    "gelu": _by_functional(F.gelu),
+    "silu": _by_functional(F.silu),
+    "softplus": _by_functional(F.softplus),
+    "softmax": _by_functional(F.softmax),
+    "log_softmax": _by_functional(F.log_softmax),
+}

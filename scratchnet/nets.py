@@ -1,4 +1,4 @@
-"""Networks: the article's ``Net``, an ``MLP`` of any depth, ``Sequential``, and ``build`` from an ``Architecture``.
+"""Networks: the article's ``Net``, an ``MLP``, ``Sequential``, ``Chain`` (any names), and ``build``.
 
 Each network builds its layers from an ``Architecture`` and exposes it as
 ``net.architecture``, read from its modules as they are now (replace a layer
@@ -21,7 +21,7 @@ from .checks import RandomLike
 from .linear import Linear
 from .module import Module
 
-__all__ = ["Net", "MLP", "Sequential", "build"]
+__all__ = ["Chain", "Net", "MLP", "Sequential", "build"]
 
 
 def _layer(linear, activation):
@@ -196,16 +196,89 @@ class Sequential(Module):
         return Architecture.from_sequence(steps)
 
 
+class Chain(Module):
+    """Linear layers at the names a model of your own gives them, each followed by its activation (or none).
+
+    The NumPy twin of any PyTorch MLP (``compare.twin(model)``): an
+    ``Architecture`` with ``naming="named"`` says where each Linear sits in
+    the state dict (``encoder.0``, ``head``), and ``Chain`` puts a ``Linear``
+    there, inside plain ``Module`` holders for the dotted parts, so that
+    ``chain.state_dict()`` has the model's own names. ``forward`` runs the
+    layers in the architecture's order::
+
+        h = x
+        for each layer:  h = activation(h @ W.T + b)
+
+    Args:
+        architecture: an ``Architecture`` with ``naming="named"``.
+        dtype: float32 (default) or float64.
+        rng: a ``numpy.random.Generator`` or a seed, for the fresh weights.
+
+    Shape: ``(*, in_features)`` -> ``(*, out_features)``.
+    """
+
+    def __init__(self, architecture: Architecture, *, dtype: DTypeLike = np.float32, rng: RandomLike = None) -> None:
+        super().__init__()
+        if not isinstance(architecture, Architecture) or architecture.naming != "named":
+            raise TypeError(f"Chain takes an Architecture with naming 'named', got {architecture!r}")
+        rng = np.random.default_rng(rng)
+        for name, layer in zip(architecture.layer_names, architecture.layers):
+            *path, leaf = name.split(".")
+            holder: Module = self
+            for part in path:
+                holder = _child(holder, part, name) or _attach(holder, part, Module(), name)
+            _attach(holder, leaf, Linear(layer.in_features, layer.out_features, layer.bias, dtype=dtype, rng=rng), name)
+        activations = [None if a is None else make_activation(a) for a in architecture.activations]
+        object.__setattr__(self, "_steps", tuple(zip(architecture.layer_names, activations)))
+
+    def forward(self, x):
+        for name, activation in self._steps:
+            x = self.get_submodule(name)(x)
+            if activation is not None:
+                x = activation(x)
+        return x
+
+    @property
+    def architecture(self) -> Architecture:
+        """``forward`` above, as an ``Architecture`` (naming "named"), read from the Linear modules as they are."""
+        layers = [
+            _layer(self.get_submodule(name), None if activation is None else activation_of(activation))
+            for name, activation in self._steps
+        ]
+        return Architecture(tuple(layers), "named", tuple(name for name, _ in self._steps))
+
+    def extra_repr(self) -> str:
+        return str(self.architecture)
+
+
+def _child(holder, part, name):
+    child = holder._modules.get(part)
+    if child is not None and type(child) is not Module:
+        raise ValueError(f"layer name {name!r}: {part!r} is already a {type(child).__name__}, not a holder of layers")
+    return child
+
+
+def _attach(holder, part, module, name):
+    """``holder.part = module``, refusing a part that would hide an attribute (``forward``, ``parameters``...)."""
+    if part in holder._modules or hasattr(holder, part):
+        raise ValueError(f"layer name {name!r}: {part!r} is taken (a layer or an attribute of the module)")
+    setattr(holder, part, module)
+    return module
+
+
 def build(architecture: Architecture, *, dtype: DTypeLike = np.float32, rng: RandomLike = None) -> Module:
     """A new scratchnet network computing ``architecture``, with fresh weights drawn like torch's.
 
     Naming ``"linear"`` gives a ``Linear``, ``"sequential"`` a ``Sequential``,
     ``"fc"`` an ``MLP`` (which needs one activation between all layers; the
-    last may have its own). Its ``architecture`` equals the one given.
+    last may have its own), ``"named"`` a ``Chain``. Its ``architecture``
+    equals the one given.
     """
     if not isinstance(architecture, Architecture):
         raise TypeError(f"build() takes an Architecture, got {type(architecture).__name__}")
     rng = np.random.default_rng(rng)
+    if architecture.naming == "named":
+        return Chain(architecture, dtype=dtype, rng=rng)
     layers = architecture.layers
     if architecture.naming == "linear":
         return Linear(layers[0].in_features, layers[0].out_features, layers[0].bias, dtype=dtype, rng=rng)

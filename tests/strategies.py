@@ -6,35 +6,58 @@ import numpy as np
 from hypothesis import strategies as st
 
 from scratchnet import ACTIVATION_NAMES, Activation, Architecture, Layer
+from scratchnet.architecture import OUTPUT_ONLY
 
 DTYPES = (np.float32, np.float64)
 DIRECTIONS = ("torch-to-scratch", "scratch-to-torch")
 
+#: Settings drawn for the activations that have them (the defaults, and values away from them).
+SETTINGS = {
+    "heaviside": [{"value": v} for v in (0.0, 0.5, 1.0)],
+    "leaky_relu": [{}, {"negative_slope": 0.2}, {"negative_slope": -0.5}],
+    "elu": [{}, {"alpha": 0.5}, {"alpha": 2.0}],
+    "gelu": [{}, {"approximate": "tanh"}],
+    "softplus": [{}, {"beta": 2.0, "threshold": 1.0}, {"beta": 0.5, "threshold": 5.0}],
+}
 
-def activations(names=ACTIVATION_NAMES):
-    """An ``Activation`` of one of ``names`` (Heaviside with its value at 0 drawn from 0, 0.5, 1)."""
-    plain = [Activation(name) for name in names if name != "heaviside"]
-    steps = [Activation("heaviside", value=v) for v in (0.0, 0.5, 1.0)] if "heaviside" in names else []
-    return st.sampled_from(plain + steps)
+
+def activations(names=ACTIVATION_NAMES, output=False):
+    """An ``Activation`` of one of ``names`` with settings from ``SETTINGS``; softmax and log_softmax only
+    when ``output`` (they follow the last layer only)."""
+    choices = [
+        Activation(name, **settings)
+        for name in names
+        if output or name not in OUTPUT_ONLY
+        for settings in SETTINGS.get(name, [{}])
+    ]
+    return st.sampled_from(choices)
 
 
 @st.composite
 def described_architectures(draw, max_depth=5, max_width=64, names=ACTIVATION_NAMES):
     """Any Architecture: an MLP (fc names, one activation between layers, maybe one after the last),
-    a Sequential (an activation or none after each layer, biases per layer), or a Linear alone."""
-    naming = draw(st.sampled_from(["fc", "fc", "sequential", "sequential", "linear"]))
+    a Sequential (an activation or none after each layer, biases per layer), a Chain (named layers,
+    as a model of one's own names them), or a Linear alone."""
+    naming = draw(st.sampled_from(["fc", "fc", "sequential", "sequential", "named", "linear"]))
     depth = 1 if naming == "linear" else draw(st.integers(1, max_depth))
     sizes = draw(st.lists(st.integers(1, max_width), min_size=depth + 1, max_size=depth + 1))
     pairs = list(zip(sizes[:-1], sizes[1:]))
     if naming == "linear":
         return Architecture((Layer(*pairs[0], draw(st.booleans())),), "linear")
+    output = draw(st.one_of(st.none(), activations(names, output=True)))
     if naming == "fc":
-        output = draw(st.one_of(st.none(), activations(names)))
         return Architecture.mlp(sizes, draw(activations(names)), bias=draw(st.booleans()), output_activation=output)
-    layers = [
-        Layer(n_in, n_out, draw(st.booleans()), draw(st.one_of(st.none(), activations(names)))) for n_in, n_out in pairs
-    ]
-    return Architecture(tuple(layers), "sequential")
+    hidden = [draw(st.one_of(st.none(), activations(names))) for _ in pairs[:-1]]
+    layers = tuple(
+        Layer(n_in, n_out, draw(st.booleans()), activation)
+        for (n_in, n_out), activation in zip(pairs, hidden + [output])
+    )
+    if naming == "named":
+        names_drawn = draw(
+            st.lists(st.sampled_from(["body", "head", "block", "0", "1", "fc"]), min_size=depth, max_size=depth)
+        )
+        return Architecture(layers, "named", tuple(f"{part}.{number}" for number, part in enumerate(names_drawn)))
+    return Architecture(layers, "sequential")
 
 
 @dataclass(frozen=True)

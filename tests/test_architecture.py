@@ -284,7 +284,7 @@ def test_the_description_follows_the_modules_and_infer_sees_every_change():
         (lambda: Architecture((Layer(2, 3), Layer(4, 1))), "layer 2 takes 4 inputs but the layer before gives 3"),
         (lambda: Architecture((Layer(2, 3),), "resnet"), "naming must be one of"),
         (lambda: Architecture((Layer(2, 3, activation="relu"),), "linear"), "one Linear alone"),
-        (lambda: Layer(2, 3, activation="elu"), "activation must be one of"),
+        (lambda: Layer(2, 3, activation="swish"), "activation must be one of"),
         (lambda: Layer(2, 3, bias=1), "bias must be True or False"),
         (lambda: Layer(True, 3), "in_features must be an integer"),
         (lambda: Activation("relu", value=1.0), "has no setting value"),

@@ -260,7 +260,7 @@ def test_sequential_indices_and_no_bias():
 
 def test_the_activation_is_checked():
     with pytest.raises(ValueError, match="activation must be one of"):
-        network_from_state_dict(chain((1, 2)), "elu")
+        network_from_state_dict(chain((1, 2)), "swish")
 
 
 # -- the command line --------------------------------------------------------------------------
@@ -292,7 +292,7 @@ def test_compare_checkpoint_with_nan_weights_reports_not_crashes(tmp_path, capsy
         (lambda p: torch.save(chain((4, 2), (1, 5)), p), []),
         (lambda p: None, []),  # missing file
         (lambda p: torch.save(trained_sequential().state_dict(), p), ["--sizes", "3,1"]),
-        (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "elu"]),
+        (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "swish"]),
         (lambda p: torch.save(trained_sequential().state_dict(), p), []),  # the file cannot say the activations
         (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "relu,none,none"]),
     ],

@@ -61,7 +61,7 @@ def test_same_seed_same_output(capsys):
         (["--batch", "-1"], "--batch"),
         (["--batch", "many"], "--batch"),
         (["--dtype", "float16"], "--dtype"),
-        (["--activation", "elu"], "--activation"),
+        (["--activation", "swish"], "--activation"),
         (["--activation", "relu,relu"], "--activation"),
         (["--activation", ""], "--activation"),
         (["--direction", "sideways"], "--direction"),

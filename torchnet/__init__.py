@@ -1,5 +1,5 @@
 """torchnet: the same networks as ``scratchnet``, written the way PyTorch users write them."""
 
-from .nets import MLP, Heaviside, Net, activation_of, architecture_of, build, make_activation
+from .nets import MLP, Chain, Heaviside, Net, activation_of, architecture_of, build, make_activation
 
-__all__ = ["Heaviside", "MLP", "Net", "activation_of", "architecture_of", "build", "make_activation"]
+__all__ = ["Chain", "Heaviside", "MLP", "Net", "activation_of", "architecture_of", "build", "make_activation"]

@@ -19,7 +19,7 @@ from scratchnet.architecture import (
     make_module,
 )
 
-__all__ = ["Net", "MLP", "Heaviside", "activation_of", "architecture_of", "build", "make_activation"]
+__all__ = ["Chain", "Net", "MLP", "Heaviside", "activation_of", "architecture_of", "build", "make_activation"]
 
 
 class Net(nn.Module):
@@ -94,20 +94,36 @@ class Heaviside(nn.Module):
 
 
 #: Each activation name's torch module class.
-MODULES = {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh, "heaviside": Heaviside, "identity": nn.Identity}
+MODULES = {
+    "relu": nn.ReLU,
+    "sigmoid": nn.Sigmoid,
+    "tanh": nn.Tanh,
+    "heaviside": Heaviside,
+    "identity": nn.Identity,
+    "leaky_relu": nn.LeakyReLU,
+    "elu": nn.ELU,
+    "gelu": nn.GELU,
+    "silu": nn.SiLU,
+    "softplus": nn.Softplus,
+    "softmax": nn.Softmax,
+    "log_softmax": nn.LogSoftmax,
+}
+#: What torch's softmax modules must say to be described: over the last dimension.
+FIXED = {"softmax": {"dim": -1}, "log_softmax": {"dim": -1}}
 
 
 def make_activation(activation):
     """A new torch module computing ``activation`` (an ``Activation`` or a name such as ``"relu"``)."""
-    return make_module(activation, MODULES)
+    return make_module(activation, MODULES, FIXED)
 
 
 def activation_of(module):
     """The ``Activation`` a torch module computes, or ``TypeError`` naming one that is not an activation.
 
-    ``nn.ReLU(inplace=True)`` counts as ReLU (the values are the same).
+    ``nn.ReLU(inplace=True)`` counts as ReLU (the values are the same);
+    ``nn.Softmax`` must say ``dim=-1``.
     """
-    return activation_of_module(module, MODULES)
+    return activation_of_module(module, MODULES, FIXED)
 
 
 def _layer(linear, activation):
@@ -180,28 +196,78 @@ def _sequential_architecture(sequential):
     return Architecture.from_sequence(steps)
 
 
-def architecture_of(module, purpose="this"):
-    """The ``Architecture`` of a torch network: ``Net``, ``MLP``, ``nn.Linear`` or an ``nn.Sequential`` chain.
+class Chain(nn.Module):
+    """Linear layers at the names an ``Architecture`` with ``naming="named"`` gives, each followed by its activation.
 
-    A subclass with a ``forward`` of its own is refused (``TypeError``), as in
-    ``scratchnet.architecture.architecture_of``.
+    The torch twin of ``scratchnet.Chain``: ``nn.Linear`` modules at dotted
+    names (``encoder.0``, ``head``) inside plain ``nn.Module`` holders, the
+    activations in ``forward``'s order.
     """
-    name = type(module).__name__
+
+    def __init__(self, architecture, *, device=None, dtype=None):
+        super().__init__()
+        if not isinstance(architecture, Architecture) or architecture.naming != "named":
+            raise TypeError(f"Chain takes an Architecture with naming 'named', got {architecture!r}")
+        for name, layer in zip(architecture.layer_names, architecture.layers):
+            *path, leaf = name.split(".")
+            holder = self
+            for part in path:
+                if part not in holder._modules:
+                    holder.add_module(part, nn.Module())
+                holder = holder.get_submodule(part)
+            linear = nn.Linear(layer.in_features, layer.out_features, bias=layer.bias, device=device, dtype=dtype)
+            holder.add_module(leaf, linear)
+        activations = [None if a is None else make_activation(a) for a in architecture.activations]
+        self._steps = tuple(zip(architecture.layer_names, activations))
+
+    def forward(self, x):
+        for name, activation in self._steps:
+            x = self.get_submodule(name)(x)
+            if activation is not None:
+                x = activation(x)
+        return x
+
+    @property
+    def architecture(self):
+        """``forward`` above, as an ``Architecture`` read from the Linear modules as they are now."""
+        layers = [
+            _layer(self.get_submodule(name), None if activation is None else activation_of(activation))
+            for name, activation in self._steps
+        ]
+        return Architecture(tuple(layers), "named", tuple(name for name, _ in self._steps))
+
+
+def architecture_of(module, purpose="this"):
+    """The ``Architecture`` of a torch network: what its ``forward`` computes, as Linear layers and activations.
+
+    ``nn.Linear``, an ``nn.Sequential`` of Linear layers each followed by at
+    most one activation, and the networks that state their architecture
+    (``Net``, ``MLP``, ``Chain``) are read directly. Anything else (a class of
+    your own, nested Sequentials, Dropout or Identity in between, a subclass
+    whose ``forward`` is its own) is read from its ``forward`` with
+    ``torch.fx`` (``torchnet.trace``), which refuses, naming the node, what is
+    not such a chain (``TypeError``).
+    """
     if type(module) is nn.Linear:
         return Architecture((_layer(module, None),), "linear")
-    if type(module) is nn.Sequential:
+    if type(module) is nn.Sequential and _is_plain_chain(module):
         return _sequential_architecture(module)
-    if isinstance(module, nn.Module) and hasattr(type(module), "architecture"):
-        if forward_follows_architecture(module):
-            return module.architecture
-        raise TypeError(
-            f"{purpose} refuses {name}: its forward is its own, and the architecture it inherits may not say "
-            "what it computes"
-        )
-    raise TypeError(
-        f"{purpose} needs a chain of Linear layers and activations (nn.Linear, nn.Sequential, torchnet.Net, "
-        f"torchnet.MLP); got {name}"
-    )
+    if isinstance(module, nn.Module) and hasattr(type(module), "architecture") and forward_follows_architecture(module):
+        return module.architecture
+    if not isinstance(module, nn.Module):
+        raise TypeError(f"{purpose} needs a torch.nn.Module, got {type(module).__name__}")
+    from .trace import traced_architecture  # torch.fx is imported only when a model needs it
+
+    return traced_architecture(module, purpose)
+
+
+def _is_plain_chain(sequential):
+    """True when a Sequential holds only Linear layers and activations, named 0, 1, 2, ... (no tracing needed)."""
+    try:
+        _sequential_architecture(sequential)
+    except TypeError:
+        return False
+    return True
 
 
 def build(architecture, *, device=None, dtype=None):
@@ -212,6 +278,8 @@ def build(architecture, *, device=None, dtype=None):
     options = {"device": device, "dtype": dtype}
     if architecture.naming == "linear":
         return nn.Linear(layers[0].in_features, layers[0].out_features, bias=layers[0].bias, **options)
+    if architecture.naming == "named":
+        return Chain(architecture, **options)
     if architecture.naming == "sequential":
         modules = []
         for layer in layers:
