@@ -44,7 +44,9 @@ from .weights import architecture_of
 
 __all__ = [
     "ACTIVATION_ERRORS",
+    "activation_bound",
     "activation_error",
+    "activation_gradient_bound",
     "ActivationError",
     "LayerTrace",
     "LayerValues",
@@ -201,12 +203,53 @@ def row_activation_bound(name, z, out, e_z, u):
     last subtraction ``u |out|``.
     """
     n = z.shape[-1]
-    m = np.max(e_z, axis=-1, keepdims=True) if z.size else e_z
-    spread = np.abs(z - np.max(z, axis=-1, keepdims=True)) if z.size else z
+    if z.size == 0:
+        return np.zeros_like(z)
+    m = np.max(e_z, axis=-1, keepdims=True)
+    spread = np.abs(z - np.max(z, axis=-1, keepdims=True))
     if name == "softmax":
         moved = np.minimum(out * np.expm1(2 * m), 1.0)
         return moved + u * out * (spread + n + 8.0)
     return 2 * m + u * (spread + np.abs(out) + n + 2 * math.log(n) + 8.0)
+
+
+def activation_bound(activation, z, out, e_z, u):
+    """A bound on ``|computed f(z + d) - f(z)|`` elementwise, for ``|d| <= e_z``, computed in unit roundoff ``u``.
+
+    ``z`` and ``out = f(z)`` are the float64 reference's. Heaviside: its jump where ``|z| <= e_z`` (where
+    ``e_z`` is 0, z is exact on both sides and both step the same way); softmax and log-softmax: row by
+    row (``row_activation_bound``); the others: ``L e_z`` + their evaluation error (``activation_error``)
+    + a branch jump (softplus's threshold) + what underflow may lose.
+    """
+    name = "identity" if activation is None else activation.name
+    with np.errstate(all="ignore"):
+        if name == "heaviside":
+            value = activation.kwargs["value"]
+            jump = max(1.0, abs(value), abs(1.0 - value))
+            return np.where((np.abs(z) <= e_z) & (e_z > 0), jump, 0.0)
+        if name in ROW_ACTIVATIONS:
+            return row_activation_bound(name, z, out, e_z, u) + np.finfo(_dtype_of(u)).tiny
+        rule = activation_error(activation)
+        bound = rule.lipschitz * e_z + branch_jump(activation, z, e_z, u)
+        terms = [(rule.relative_u, np.abs(out)), (rule.input_u, np.abs(z)), (rule.absolute_u, 1.0)]
+        if any(coefficient for coefficient, _ in terms):  # (a zero coefficient must not meet an infinite value)
+            bound = bound + u * sum(coefficient * size for coefficient, size in terms if coefficient) + underflow(z, u)
+        return bound
+
+
+def activation_gradient_bound(activation, z, upstream, u):
+    """``d/dz sum(upstream * f(z))`` in float64 at exactly known ``z``, and a bound on a computed one's error.
+
+    The single-activation case of ``backward_bounds`` (for tests of one function, such as PyTorch's OpInfo
+    samples): the output's error is ``activation_bound`` with ``e_z = 0``, the upstream gradient exact.
+    """
+    z = np.asarray(z, dtype=np.float64)
+    out = reference_activation(activation, z)
+    exact = np.zeros_like(z)
+    step = LayerTrace(z, z, out, [exact], [exact], [activation_bound(activation, z, out, exact, u)])
+    upstream = np.asarray(upstream, dtype=np.float64)
+    gradient, (bound,) = _through_activation(activation, step, upstream, [np.zeros_like(upstream)], [u])
+    return gradient, bound
 
 
 def underflow(z, u):
@@ -356,24 +399,11 @@ def forward_trace(chain, x, unit_roundoffs):
             z = h @ layer.weight.T + (0 if layer.bias is None else layer.bias)
             n_roundings = layer.weight.shape[1] + (layer.bias is not None)
             out = reference_activation(layer.activation, z)
-            rule = activation_error(layer.activation)
             z_errors, out_errors = [], []
             for u, e in zip(unit_roundoffs, errors):
                 e_z = e @ abs_w.T + gamma(n_roundings, u) * ((np.abs(h) + e) @ abs_w.T + abs_b)
-                if layer.activation_name == "heaviside":
-                    value = layer.activation.kwargs["value"]
-                    jump = max(1.0, abs(value), abs(1.0 - value))
-                    # Where e_z is 0, z is exact on both sides and both step the same way: no jump allowed.
-                    e_h = np.where((np.abs(z) <= e_z) & (e_z > 0), jump, 0.0)
-                elif layer.activation_name in ROW_ACTIVATIONS:
-                    e_h = row_activation_bound(layer.activation_name, z, out, e_z, u) + np.finfo(_dtype_of(u)).tiny
-                else:
-                    e_h = rule.lipschitz * e_z + branch_jump(layer.activation, z, e_z, u)
-                    if rule.relative_u or rule.input_u or rule.absolute_u:
-                        evaluation = rule.relative_u * np.abs(out) + rule.input_u * np.abs(z) + rule.absolute_u
-                        e_h = e_h + u * evaluation + underflow(z, u)
                 z_errors.append(e_z)
-                out_errors.append(e_h)
+                out_errors.append(activation_bound(layer.activation, z, out, e_z, u))
             trace.append(LayerTrace(h, z, out, errors, z_errors, out_errors))
             h, errors = out, out_errors
     return trace
@@ -424,7 +454,7 @@ def _derivative_and_error(activation, layer_trace, index, u):
     if activation_name == "elu":
         alpha = settings["alpha"]
         left = abs(alpha) * np.exp(np.minimum(z, 0.0))
-        derivative = np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))
+        derivative = np.where(z > 0, 1.0, alpha * np.exp(np.minimum(z, 0.0)))  # NaN at NaN
         error = np.where(z <= e_z, left * (np.expm1(e_z) + 6 * u), 0.0) + np.where(uncertain_side, abs(1 - alpha), 0.0)
         return derivative, error
     if activation_name == "gelu":

@@ -243,9 +243,12 @@ def elu(input: ArrayLike, alpha: float = 1.0) -> NDArray[Any]:
 
 
 def elu_backward(grad_output: NDArray[Any], input: NDArray[Any], alpha: float = 1.0) -> NDArray[Any]:
-    """d/dx = 1 where x > 0, else ``alpha * exp(x)``: ``alpha`` **at 0** (torch's choice), 1 at NaN, 0 at -inf."""
+    """d/dx = 1 where x > 0, else ``alpha * exp(x)``: ``alpha`` **at 0** (torch's choice), 0 at -inf, NaN at NaN.
+
+    (At NaN torch gives 1 or NaN depending on where the element falls in its vector loop; NaN in, NaN out.)
+    """
     with np.errstate(over="ignore"):
-        return np.where(input <= 0, grad_output * (np.exp(input) * _like(input, alpha)), grad_output)
+        return np.where(input > 0, grad_output, grad_output * (np.exp(input) * _like(input, alpha)))
 
 
 # NumPy has no error function: the standard library's (C's erf, correct to about 1 ulp), element by element.
@@ -369,49 +372,61 @@ def softplus_backward(
         return np.where(scaled > threshold, grad_output, grad_output * (e / (e + 1)))
 
 
-def softmax(input: ArrayLike) -> NDArray[Any]:
+def softmax(input: ArrayLike, dim: int = -1) -> NDArray[Any]:
     """softmax(x)_i = exp(x_i) / sum_j exp(x_j), over the **last** dimension (torch's ``dim=-1``).
 
-    Shape: ``(*, n)`` -> ``(*, n)``, each row summing to 1. Computed as
-    ``exp(x - max) / sum(exp(x - max))``, which cannot overflow. A row holding
-    NaN or +inf, or only -inf, gives NaN, as in torch.
+    Shape: ``(*, n)`` -> ``(*, n)``, each row summing to 1 (a 0-d input is one row
+    of one). Computed as ``exp(x - max) / sum(exp(x - max))``, which cannot
+    overflow. A row holding NaN or +inf, or only -inf, gives NaN, as in torch.
+    ``dim`` may only name the last dimension (-1 or ``ndim - 1``).
     """
-    x = np.asarray(input)
-    output = _softmax_values(x)
+    x = _last_dimension(input, dim, "softmax")
+    output = _softmax_values(x).reshape(np.shape(input))
     record(output, input, lambda grad: softmax_backward(grad, output))
     return output
 
 
+def _last_dimension(input, dim, name):
+    """``input`` as an array with at least one dimension, once ``dim`` is checked to be its last one."""
+    x = np.asarray(input)
+    if isinstance(dim, bool) or not isinstance(dim, (int, np.integer)) or dim not in (-1, max(x.ndim, 1) - 1):
+        raise ValueError(f"{name} works over the last dimension (dim=-1); got dim={dim!r} for a {x.ndim}-D input")
+    return x.reshape(1) if x.ndim == 0 else x
+
+
 def _softmax_values(x):
     with np.errstate(invalid="ignore"):
-        e = np.exp(x - np.max(x, axis=-1, keepdims=True))
+        e = np.exp(x - np.max(x, axis=-1, keepdims=True, initial=-np.inf))  # initial: empty rows too
         return e / np.sum(e, axis=-1, keepdims=True)
 
 
 def softmax_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
     """dL/dx = s * (g - sum(g * s)), the sum over the last dimension, from the output ``s`` (as torch)."""
+    g, s = np.atleast_1d(grad_output), np.atleast_1d(output)  # a 0-d input is one row of one
     with np.errstate(invalid="ignore"):
-        return output * (grad_output - np.sum(grad_output * output, axis=-1, keepdims=True))
+        return (s * (g - np.sum(g * s, axis=-1, keepdims=True))).reshape(np.shape(grad_output))
 
 
-def log_softmax(input: ArrayLike) -> NDArray[Any]:
+def log_softmax(input: ArrayLike, dim: int = -1) -> NDArray[Any]:
     """log_softmax(x)_i = x_i - log(sum_j exp(x_j)), over the **last** dimension (torch's ``dim=-1``).
 
     Shape: ``(*, n)`` -> ``(*, n)``. Computed as ``(x - max) - log(sum(exp(x - max)))``:
     no overflow, and -1000 stays -1000 where ``log(softmax)`` would be -inf.
+    ``dim`` may only name the last dimension.
     """
-    x = np.asarray(input)
+    x = _last_dimension(input, dim, "log_softmax")
     with np.errstate(invalid="ignore"):
-        shifted = x - np.max(x, axis=-1, keepdims=True)
-        output = shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))
+        shifted = x - np.max(x, axis=-1, keepdims=True, initial=-np.inf)  # initial: empty rows too
+        output = (shifted - np.log(np.sum(np.exp(shifted), axis=-1, keepdims=True))).reshape(np.shape(input))
     record(output, input, lambda grad: log_softmax_backward(grad, output))
     return output
 
 
 def log_softmax_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
     """dL/dx = g - exp(y) * sum(g), the sum over the last dimension, from the output ``y`` (as torch)."""
+    g, y = np.atleast_1d(grad_output), np.atleast_1d(output)  # a 0-d input is one row of one
     with np.errstate(invalid="ignore"):
-        return grad_output - np.exp(output) * np.sum(grad_output, axis=-1, keepdims=True)
+        return (g - np.exp(y) * np.sum(g, axis=-1, keepdims=True)).reshape(np.shape(grad_output))
 
 
 # -- Losses ---------------------------------------------------------------------------------

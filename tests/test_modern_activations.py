@@ -15,14 +15,8 @@ from .optional import optional, optional_names
 
 torch = optional("torch")
 torchnet = optional("torchnet")
-(reference_activation, activation_error, row_activation_bound, branch_jump, underflow, unit_roundoff) = optional_names(
-    "compare.tolerance",
-    "reference_activation",
-    "activation_error",
-    "row_activation_bound",
-    "branch_jump",
-    "underflow",
-    "unit_roundoff",
+reference_activation, activation_bound, unit_roundoff = optional_names(
+    "compare.tolerance", "reference_activation", "activation_bound", "unit_roundoff"
 )
 
 EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1000.0, -1000.0, 1e-45, -1e-45, 88.8, -88.8, 1e-3, -1e-3, 20.0, -20.0]
@@ -84,6 +78,11 @@ def test_edge_values_and_slopes_match_torch(activation, dtype):
         # approximation computes inf * 0), where the exact value, and torch's own float64, is inf.
         assert np.isnan(theirs[2]) and mine[2] == np.inf
         theirs[2] = np.inf
+    if activation.name == "elu":
+        # torch's ELU gradient at NaN is 1 or NaN depending on where the element falls in its vector loop
+        # (1 for a lone element, NaN in a vector of 64); ours is NaN, as the value there is.
+        assert np.isnan(my_grad[4])
+        their_grad[4] = np.nan
     rtol = 64 * np.finfo(dtype).eps  # the values themselves are bounded below; here: the same rules at the edges
     assert_same_values(mine, theirs, rtol, f"{activation} forward")
     assert_same_values(my_grad, their_grad, rtol, f"{activation} backward")
@@ -146,12 +145,7 @@ def dense_grid(dtype):
 
 def bound_for_exact_input(activation, z, out, u):
     """The bound of ``compare.tolerance`` for one evaluation of ``activation`` at exactly known ``z``."""
-    exact = np.zeros_like(z)
-    if activation.name in ("softmax", "log_softmax"):
-        return row_activation_bound(activation.name, z, out, exact, u) + np.finfo(np.float32).tiny
-    rule = activation_error(activation)
-    evaluation = u * (rule.relative_u * np.abs(out) + rule.input_u * np.abs(z) + rule.absolute_u)
-    return evaluation + branch_jump(activation, z, exact, u) + underflow(z, u)
+    return activation_bound(activation, z, out, np.zeros_like(z), u)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

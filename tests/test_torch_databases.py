@@ -255,3 +255,76 @@ def test_an_optimizer_given_a_parameter_twice_refuses_it():
         with pytest.raises(ValueError, match="same parameter twice"):
             cls([p, p])
     assert math.isfinite(p.data.sum())
+
+
+# -- OpInfo: the activations modern MLPs use --------------------------------------------------------
+
+#: op name (default variant) -> (scratchnet function, the Activation name)
+MODERN = {
+    "nn.functional.leaky_relu": (F.leaky_relu, "leaky_relu"),
+    "nn.functional.elu": (F.elu, "elu"),
+    "nn.functional.gelu": (F.gelu, "gelu"),
+    "nn.functional.silu": (F.silu, "silu"),
+    "nn.functional.softplus": (F.softplus, "softplus"),
+    "softmax": (F.softmax, "softmax"),
+    "log_softmax": (F.log_softmax, "log_softmax"),
+}
+MODERN_OPS = {op.name: op for op in op_db if op.name in MODERN and not op.variant_test_name}
+
+
+@pytest.mark.parametrize("dtype", DTYPES, ids=str)
+@pytest.mark.parametrize("name", sorted(MODERN))
+def test_modern_activations_on_every_opinfo_sample(name, dtype):
+    """Values and gradients within the bounds ``compare.tolerance`` derives (``activation_bound`` and
+    ``activation_gradient_bound``), for torch's output and for ours; options we lack (a softmax over another
+    dimension) are refused naming them."""
+    import inspect
+
+    from compare.tolerance import activation_bound, activation_gradient_bound, reference_activation
+
+    function, activation_name = MODERN[name]
+    op, u = MODERN_OPS[name], UNIT[dtype]
+    computed = refused = 0
+    for sample in op.reference_inputs("cpu", dtype, requires_grad=True):
+        x = numpy(sample.input)
+        try:
+            mine = function(x, *sample.args, **sample.kwargs)
+        except (TypeError, ValueError) as error:
+            options = [*sample.kwargs, *(["dim"] if sample.args else [])]
+            assert any(option in str(error) for option in options), (name, str(error))
+            refused += 1
+            continue
+        bound_arguments = inspect.signature(function).bind(x, *sample.args, **sample.kwargs).arguments
+        settings = {k: v for k, v in bound_arguments.items() if k not in ("input", "dim")}
+        activation = scratchnet.Activation(activation_name, **settings)
+        theirs_t = op(sample.input, *sample.args, **sample.kwargs)
+        z = x.astype(np.float64)
+        reference = reference_activation(activation, z if z.ndim else z.reshape(1)).reshape(z.shape)
+        bound = activation_bound(
+            activation,
+            z if z.ndim else z.reshape(1),
+            reference.reshape(-1) if not z.ndim else reference,
+            np.zeros_like(z if z.ndim else z.reshape(1)),
+            u,
+        ).reshape(z.shape)
+        for side, out in (("scratchnet", mine), ("torch", numpy(theirs_t))):
+            assert out.dtype == x.dtype
+            assert_close(out, reference, bound + tiny(dtype), (name, side, x.shape, sample.kwargs))
+        if sample.input.numel() and x.ndim:
+            g = torch.randn_like(theirs_t)
+            (grad_t,) = torch.autograd.grad(theirs_t, sample.input, g, allow_unused=True)
+            if grad_t is None:  # a sample torch does not differentiate through (no graph to compare)
+                continue
+            module = scratchnet.activation.make_activation(activation)
+            module(x)
+            grad = module.backward(numpy(g))
+            exact, grad_bound = activation_gradient_bound(activation, z, numpy(g), u)
+            theirs_grad = numpy(grad_t)
+            if activation_name == "elu":  # torch's ELU gradient at NaN is 1 or NaN by position in its vector loop
+                theirs_grad[np.isnan(x)] = np.nan
+            for side, value in (("scratchnet", grad), ("torch", theirs_grad)):
+                assert_close(value, exact, grad_bound + tiny(dtype), (name, side, "grad", x.shape))
+        computed += 1
+    assert computed > 0
+    if name in ("softmax", "log_softmax"):
+        assert refused > 0  # the samples over dim 0 of 2-D inputs

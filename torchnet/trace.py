@@ -80,6 +80,8 @@ def traced_architecture(model, purpose="this"):
     ``purpose`` names the caller in the message, e.g. ``"twin()"``.
     """
     name = type(model).__name__
+    if type(model) is not nn.Sequential and torch.fx.Tracer().is_leaf_module(model, ""):
+        raise TypeError(f"{purpose}: {name} is one of torch's own layers, not an MLP of Linear layers and activations")
     try:
         graph = _Tracer().trace(model)
     except Exception as error:  # fx raises many kinds (TraceError, TypeError, NotImplementedError...)

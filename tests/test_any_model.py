@@ -1,0 +1,242 @@
+"""Your own model, proven: any PyTorch MLP (nn.Sequential, nested, or a class of your own read with torch.fx) gets a
+NumPy twin that compare_forward proves equal; a planted error is blamed on its layer; what is not an MLP is refused
+naming the node."""
+
+import functools
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import scratchnet
+from scratchnet import Activation
+
+from .optional import optional, optional_names
+from .strategies import SETTINGS
+
+torch = optional("torch")
+nn = optional("torch.nn")
+F = optional("torch.nn.functional")
+torchnet = optional("torchnet")
+compare_forward, compare_gradients, twin, copy_weights = optional_names(
+    "compare", "compare_forward", "compare_gradients", "twin", "copy_weights"
+)
+
+HIDDEN = ["relu", "sigmoid", "tanh", "leaky_relu", "elu", "gelu", "silu", "softplus"]
+OUTPUT = [None, "sigmoid", "softmax", "log_softmax", "tanh"]
+
+
+def as_function(activation):
+    """The activation as a user writes it in ``forward``: a function of torch.nn.functional, torch, or a method."""
+    settings = activation.kwargs
+    return {
+        "relu": F.relu,
+        "sigmoid": lambda h: h.sigmoid(),
+        "tanh": torch.tanh,
+        "leaky_relu": functools.partial(F.leaky_relu, negative_slope=settings.get("negative_slope")),
+        "elu": lambda h: F.elu(h, settings.get("alpha")),
+        "gelu": functools.partial(F.gelu, approximate=settings.get("approximate")),
+        "silu": F.silu,
+        "softplus": lambda h: F.softplus(h, beta=settings.get("beta"), threshold=settings.get("threshold")),
+        "softmax": lambda h: F.softmax(h, dim=-1),
+        "log_softmax": lambda h: torch.log_softmax(h, -1),
+    }[activation.name]
+
+
+class OwnModel(nn.Module if hasattr(nn, "Module") else object):
+    """A class of one's own: Linear layers in a ModuleList, activations called as functions in forward."""
+
+    def __init__(self, sizes, activations):
+        super().__init__()
+        self.blocks = nn.ModuleList(nn.Linear(a, b) for a, b in zip(sizes[:-1], sizes[1:]))
+        self.functions = [None if a is None else as_function(a) for a in activations]
+
+    def forward(self, x):
+        for block, function in zip(self.blocks, self.functions):
+            x = block(x)
+            if function is not None:
+                x = function(x)
+        return x
+
+
+@st.composite
+def torch_models(draw):
+    """A random torch MLP as people write them, and the activations it computes (for the test's own check)."""
+    depth = draw(st.integers(1, 4))
+    sizes = draw(st.lists(st.integers(1, 12), min_size=depth + 1, max_size=depth + 1))
+    pick = lambda names: draw(  # noqa: E731
+        st.sampled_from([Activation(n, **s) for n in names for s in SETTINGS.get(n, [{}])])
+    )
+    hidden = [draw(st.one_of(st.none(), st.just(pick(HIDDEN)))) for _ in range(depth - 1)]
+    output = draw(st.sampled_from(OUTPUT))
+    activations = hidden + [None if output is None else Activation(output)]
+    kind = draw(st.sampled_from(["sequential", "nested", "own class"]))
+    torch.manual_seed(draw(st.integers(0, 2**16)))
+    if kind == "own class":
+        return OwnModel(sizes, activations).eval(), activations
+    modules = []
+    for (n_in, n_out), activation in zip(zip(sizes[:-1], sizes[1:]), activations):
+        block = [nn.Linear(n_in, n_out, bias=draw(st.booleans()))]
+        if activation is not None:
+            block.append(torchnet.make_activation(activation))
+        block += draw(st.lists(st.sampled_from([nn.Identity(), nn.Dropout(0.3)]), max_size=1))
+        modules.append(nn.Sequential(*block) if kind == "nested" else block)
+    if kind == "nested":
+        return nn.Sequential(*modules).eval(), activations
+    return nn.Sequential(*(m for block in modules for m in block)).eval(), activations
+
+
+@given(torch_models(), st.sampled_from([np.float32, np.float64]), st.integers(0, 2**16))
+def test_any_torch_mlp_is_twinned_and_proven_equal(model_and_activations, dtype, seed):
+    model, activations = model_and_activations
+    model = model.to({np.float32: torch.float32, np.float64: torch.float64}[dtype])
+    mine = twin(model)
+    assert list(mine.state_dict()) == list(model.state_dict())  # the model's own names
+    identity = Activation("identity")  # nn.Identity after a Linear is described as the identity activation
+    assert [None if a == identity else a for a in mine.architecture.activations] == activations
+    x = np.random.default_rng(seed).standard_normal((7, model.state_dict()[next(iter(model.state_dict()))].shape[1]))
+    report = compare_forward(mine, model, x.astype(dtype))
+    assert report.passed, str(report)
+    assert compare_gradients(mine, model, x.astype(dtype), rng=seed).passed
+    back = twin(mine)  # and back to torch: the same description, the same outputs
+    assert compare_forward(mine, back, x.astype(dtype)).passed
+
+
+def test_a_class_of_ones_own_reads_its_forward():
+    class Classifier(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.encoder = nn.Sequential(nn.Flatten(), nn.Linear(6, 16), nn.GELU(approximate="tanh"), nn.Dropout(0.2))
+            self.hidden = nn.Linear(16, 16)
+            self.head = nn.Linear(16, 3)
+
+        def forward(self, x):
+            h = self.encoder(x)
+            h = F.leaky_relu(self.hidden(h), 0.1)
+            return F.log_softmax(self.head(h), dim=-1)
+
+    torch.manual_seed(0)
+    model = Classifier().eval()
+    architecture = torchnet.architecture_of(model)
+    assert str(architecture) == (
+        "6 -> 16 -> 16 -> 3: encoder.1 gelu(approximate=tanh), hidden leaky_relu(negative_slope=0.1), head log_softmax"
+    )
+    mine = twin(model)
+    assert isinstance(mine, scratchnet.Chain) and mine.architecture == architecture
+    x = np.random.default_rng(0).standard_normal((64, 6)).astype(np.float32)
+    report = compare_forward(mine, model, x)
+    assert report.passed and [layer.name for layer in report.layers] == ["encoder.1", "hidden", "head"]
+    assert np.allclose(mine(x), model(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
+
+
+def test_a_subclass_with_its_own_forward_is_read_from_that_forward():
+    class TanhNet(torchnet.Net):  # the article's Net with tanh: the inherited description would say relu
+        def forward(self, x):
+            return self.fc3(torch.tanh(self.fc2(torch.tanh(self.fc1(x)))))
+
+    torch.manual_seed(0)
+    model = TanhNet()
+    assert str(torchnet.architecture_of(model)) == "2 -> 4 -> 4 -> 1: fc1 tanh, fc2 tanh, fc3"
+    x = np.random.default_rng(0).standard_normal((8, 2)).astype(np.float32)
+    assert compare_forward(twin(model), model, x).passed
+
+
+def test_a_planted_error_in_a_named_layer_is_blamed_on_it():
+    torch.manual_seed(0)
+    model = nn.Sequential(
+        nn.Sequential(nn.Linear(3, 8), nn.SiLU()), nn.Dropout(0.5), nn.Linear(8, 8), nn.ELU(), nn.Linear(8, 2)
+    ).eval()
+    mine = twin(model)
+    x = np.random.default_rng(0).standard_normal((16, 3)).astype(np.float32)
+    assert compare_forward(mine, model, x).first_failing_layer is None
+    layer = mine.get_submodule("2")
+    original = layer.forward
+    layer.forward = lambda h: original(h) + np.float32(1e-3)
+    report = compare_forward(mine, model, x)
+    assert not report.passed and report.first_failing_layer == "2" and report.blamed == ["scratchnet"]
+    assert [layer.name for layer in report.layers] == ["0.0", "2", "4"]
+
+
+def test_weights_copy_both_ways_by_the_models_own_names():
+    torch.manual_seed(0)
+    model = OwnModel((2, 5, 1), [Activation("softplus"), Activation("sigmoid")])
+    mine = twin(model)
+    mine.blocks.get_submodule("0").bias.data[:] = 7.0
+    copy_weights(mine, model)
+    assert torch.all(model.blocks[0].bias == 7.0)
+
+
+class Residual(nn.Module if hasattr(nn, "Module") else object):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x) + x
+
+
+class Branching(nn.Module if hasattr(nn, "Module") else object):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x) if x.sum() > 0 else x
+
+
+class Shared(nn.Module if hasattr(nn, "Module") else object):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(torch.relu(self.fc(x)))
+
+
+class RawParameter(nn.Module if hasattr(nn, "Module") else object):
+    def __init__(self):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(3, 3))
+
+    def forward(self, x):
+        return F.linear(x, self.weight)
+
+
+class TwoInputs(nn.Module if hasattr(nn, "Module") else object):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x, y):
+        return self.fc(x)
+
+
+@pytest.mark.parametrize(
+    "make, message",
+    [
+        (lambda: Residual(), r"node 'fc' \(call_module fc\) is one of 2 uses of x \(a residual or a branch\)"),
+        (lambda: Branching(), "torch.fx cannot read Branching's forward .* control flow"),
+        (lambda: Shared(), r"calls the Linear 'fc' a second time \(shared weights\)"),
+        (lambda: RawParameter(), r"node 'weight' \(get_attr weight\)"),
+        (lambda: TwoInputs(), "takes 2 inputs; an MLP takes one"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), "BatchNorm1d is not an activation"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)), r"Dropout\(p=0.5\) in training mode"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)), r"Softmax\(dim=1\) is not described"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.Flatten(0)), "a Flatten other than nn.Flatten()"),
+        (lambda: nn.Sequential(nn.ReLU(), nn.Linear(2, 2)), "applies relu before any Linear layer"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.ReLU(), nn.GELU()), "applies gelu right after relu"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softmax(-1), nn.Linear(2, 2)), "may only follow the last layer"),
+        (lambda: nn.Sequential(nn.Linear(2, 2), nn.Linear(3, 1)), "layers do not chain"),
+        (lambda: nn.Conv1d(1, 1, 1), "Conv1d is one of torch's own layers, not an MLP"),
+    ],
+    ids=[
+        "residual", "branch", "shared", "raw-parameter", "two-inputs", "batchnorm", "dropout-training",
+        "softmax-dim-1", "flatten-0", "activation-first", "two-activations", "softmax-inside", "no-chain", "conv",
+    ],
+)  # fmt: skip
+def test_what_is_not_an_mlp_is_refused_naming_the_node(make, message):
+    model = make()
+    with pytest.raises((TypeError, ValueError), match=message) as caught:
+        twin(model)
+    assert "\n" not in str(caught.value)  # one line
