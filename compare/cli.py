@@ -70,8 +70,9 @@ def build_parser():
     parser.add_argument(
         "--activation",
         type=activations_arg,
-        help="activation between layers (relu, sigmoid, tanh, heaviside, identity; default: relu), or one per "
-        "layer such as relu,relu,sigmoid (none: no activation)",
+        help="activation between layers (relu, sigmoid, tanh, heaviside, identity, leaky_relu, elu, gelu, silu, "
+        "softplus; default: relu; settings as leaky_relu(negative_slope=0.2)), or one per layer such as "
+        "relu,gelu,softmax (none: no activation; softmax and log_softmax only last)",
     )
     parser.add_argument(
         "--checkpoint",

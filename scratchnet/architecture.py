@@ -409,21 +409,65 @@ def _short(value):
 def parse_activations(text):
     """``"relu"`` -> ``"relu"``; ``"relu,relu,sigmoid"`` -> a list, one per layer (None where ``none``).
 
-    A single ``"none"`` stays ``"none"``: no activation anywhere.
+    Each part is a name, or a name with settings written as an Activation
+    prints: ``leaky_relu(negative_slope=0.2)``, ``heaviside(value=0)``,
+    ``gelu(approximate=tanh)``, ``softplus(beta=2, threshold=10)`` (an
+    ``Activation`` is returned for those). A single ``"none"`` stays ``"none"``:
+    no activation anywhere.
 
-    What a command line's ``--activation`` takes. Raises ``ValueError`` naming the unknown names.
+    What a command line's ``--activation`` takes. Raises ``ValueError`` naming what it cannot read.
     """
-    parts = [part.strip() for part in str(text).split(",")]
-    allowed = set(ACTIVATION_NAMES) | {"none"}
-    unknown = [part for part in parts if part not in allowed]
-    if unknown or not text:
-        raise ValueError(
-            f"expected an activation ({', '.join(ACTIVATION_NAMES)}) or one per layer such as relu,relu,none; "
-            f"got {text!r}"
-        )
-    if len(parts) == 1:
-        return parts[0]  # a name, or "none": no activation anywhere
-    return [None if part == "none" else part for part in parts]
+    parts = _split_outside_parentheses(str(text))
+    expected = (
+        f"expected an activation ({', '.join(ACTIVATION_NAMES)}), with settings such as "
+        f"leaky_relu(negative_slope=0.2), or one per layer such as relu,relu,none; got {text!r}"
+    )
+    if not text or parts is None:
+        raise ValueError(expected)
+    activations = []
+    for part in parts:
+        name, _, rest = part.partition("(")
+        name = name.strip()
+        if name not in ACTIVATION_NAMES and name != "none" or (rest and (name == "none" or not rest.endswith(")"))):
+            raise ValueError(expected)
+        try:
+            activations.append(name if not rest else Activation(name, **_parse_settings(name, rest[:-1])))
+        except TypeError as error:  # an unknown setting: a ValueError of the text, like the others
+            raise ValueError(str(error)) from None
+    if len(activations) == 1:
+        return activations[0]  # a name, an Activation, or "none": no activation anywhere
+    return [None if part == "none" else part for part in activations]
+
+
+def _split_outside_parentheses(text):
+    """``"a(b=1, c=2),d"`` -> ``["a(b=1, c=2)", "d"]``; None when the parentheses do not pair."""
+    parts, depth, start = [], 0, 0
+    for index, character in enumerate(text):
+        depth += {"(": 1, ")": -1}.get(character, 0)
+        if depth not in (0, 1):
+            return None
+        if character == "," and depth == 0:
+            parts.append(text[start:index].strip())
+            start = index + 1
+    parts.append(text[start:].strip())
+    return None if depth else parts
+
+
+def _parse_settings(name, text):
+    """``"beta=2, threshold=10"`` -> ``{"beta": 2.0, "threshold": 10.0}``; words stay words (``approximate=tanh``)."""
+    settings = {}
+    for item in filter(None, (piece.strip() for piece in text.split(","))):
+        key, equals, value = (piece.strip() for piece in item.partition("="))
+        if not equals or not key:
+            raise ValueError(f"activation {name!r}: settings are written key=value, got {item!r}")
+        if key in SETTING_CHOICES:
+            settings[key] = value
+            continue
+        try:
+            settings[key] = float(value)
+        except ValueError:
+            raise ValueError(f"activation {name!r}: {key} must be a number, got {value!r}") from None
+    return settings
 
 
 def make_module(activation, modules, fixed=None):

@@ -537,6 +537,8 @@ def network_from_state_dict(
 
     The network is float64 if every tensor is float64, float32 otherwise.
     """
+    if recorded is not None and recorded.naming == "named":
+        return _named_network(state_dict, activation, recorded, source)
     layers = file_layers(state_dict)
     if recorded is not None:
         architecture = recorded
@@ -568,6 +570,27 @@ def network_from_state_dict(
         raise CheckpointError(f"{printable(source)}: {error}") from None
     ours = architecture.parameter_names()
     net.load_state_dict({name: state_dict[key] for name, key in zip(ours, _file_keys(layers))})
+    return net
+
+
+def _named_network(state_dict, activation, recorded, source):
+    """A ``Chain`` from a file that records a named architecture: its tensors are exactly the recorded names."""
+    names = recorded.parameter_names()
+    if not isinstance(state_dict, Mapping) or sorted(state_dict) != sorted(names):
+        keys = list(state_dict) if isinstance(state_dict, Mapping) else type(state_dict).__name__
+        raise CheckpointError(
+            f"{printable(source)}: its tensors {_names(keys)} are not those of the architecture it records "
+            f"({printable(recorded)}: {_names(names)})"
+        )
+    if activation is not None:
+        raise CheckpointError(f"{printable(source)} records {recorded}; leave activation out")
+    arrays = {key: _as_array(key, state_dict[key]) for key in names}
+    dtype = np.dtype(np.float64) if {a.dtype for a in arrays.values()} == {np.dtype(np.float64)} else np.float32
+    net = build(recorded, dtype=dtype)
+    try:
+        net.load_state_dict(arrays)
+    except ValueError as error:  # shapes that do not fit what it records
+        raise CheckpointError(f"{printable(source)}: {first_line(error)}") from None
     return net
 
 

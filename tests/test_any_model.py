@@ -240,3 +240,74 @@ def test_what_is_not_an_mlp_is_refused_naming_the_node(make, message):
     with pytest.raises((TypeError, ValueError), match=message) as caught:
         twin(model)
     assert "\n" not in str(caught.value)  # one line
+
+
+# -- files and the command line -------------------------------------------------------------------
+
+(compare_main,) = optional_names("compare.cli", "main")
+
+
+def test_a_named_network_with_new_activations_round_trips_through_safetensors(tmp_path, capsys):
+    from scratchnet.checkpoint import load_network, save_safetensors
+
+    architecture = scratchnet.Architecture(
+        (
+            scratchnet.Layer(3, 5, activation=Activation("leaky_relu", negative_slope=0.3)),
+            scratchnet.Layer(5, 4, activation=Activation("softplus", beta=2.0, threshold=10.0)),
+            scratchnet.Layer(4, 2, activation="log_softmax"),
+        ),
+        "named",
+        ("encoder.linear", "encoder.mid", "head"),
+    )
+    net = scratchnet.build(architecture, dtype=np.float64, rng=0)
+    save_safetensors(net, tmp_path / "mine.safetensors")
+    back = load_network(tmp_path / "mine.safetensors")
+    assert back.architecture == architecture and isinstance(back, scratchnet.Chain)
+    for name, value in net.state_dict().items():
+        assert np.array_equal(back.state_dict()[name], value)
+    assert compare_main(["--checkpoint", str(tmp_path / "mine.safetensors"), "--layers"]) == 0
+    out = capsys.readouterr().out
+    assert "encoder.mid" in out and "verdict: PASS" in out
+    with pytest.raises(ValueError, match="leave activation out"):
+        load_network(tmp_path / "mine.safetensors", "relu")
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("gelu", "gelu"),
+        ("leaky_relu(negative_slope=0.2)", Activation("leaky_relu", negative_slope=0.2)),
+        ("heaviside(value=0),none", [Activation("heaviside", value=0.0), None]),
+        ("softplus(beta=2, threshold=10),gelu(approximate=tanh),softmax",
+         [Activation("softplus", beta=2.0, threshold=10.0), Activation("gelu", approximate="tanh"), "softmax"]),
+    ],
+)  # fmt: skip
+def test_activations_with_settings_are_read_as_they_print(text, expected):
+    from scratchnet.architecture import parse_activations
+
+    assert parse_activations(text) == expected
+    assert parse_activations(str(Activation("elu", alpha=2.0))) == Activation("elu", alpha=2.0)
+
+
+@pytest.mark.parametrize(
+    "value, message",
+    [
+        ("leaky_relu(slope=2)", "has no setting slope"),
+        ("elu(alpha=x)", "alpha must be a number"),
+        ("gelu(approximate=fast)", "approximate must be one of"),
+        ("relu(", "expected an activation"),
+        ("softmax", "may only follow the last layer"),
+    ],
+)
+def test_bad_activation_settings_exit_2_with_one_line(value, message, capsys):
+    with pytest.raises(SystemExit) as caught:
+        compare_main(["--sizes", "2,3,1", "--activation", value])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert message in err and err.count("\n") == 1
+
+
+def test_the_command_line_compares_settings_per_layer(capsys):
+    assert compare_main(["--sizes", "3,8,8,4", "--activation", "gelu(approximate=tanh),elu(alpha=0.5),softmax"]) == 0
+    out = capsys.readouterr().out
+    assert "0 gelu(approximate=tanh), 2 elu(alpha=0.5), 4 softmax" in out and "verdict: PASS" in out
