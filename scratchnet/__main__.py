@@ -53,13 +53,13 @@ def build_parser():
 
 
 def figures_command(args, table=None, prog="python -m scratchnet"):
-    """Draw ``args.only`` (default: every figure of ``table``) into ``args.out``; ``table`` maps names to functions."""
+    """Draw ``args.only`` (default: every figure of ``table``) into ``args.out``; ``table`` maps names to Drawings."""
     try:
-        import matplotlib  # noqa: F401
-
         from . import figures
+
+        figures.new_figure()  # imports matplotlib: if it is missing, say so now (with the hint), before any work
     except ImportError as missing:
-        print(f"{program_name(prog)} figures: error: {missing}; pip install 'scratchnet[plot]'", file=sys.stderr)
+        print(f"{program_name(prog)} figures: error: {missing}", file=sys.stderr)
         return 2
     from pathlib import Path
 
@@ -68,7 +68,6 @@ def figures_command(args, table=None, prog="python -m scratchnet"):
     out.mkdir(parents=True, exist_ok=True)
     names = args.only or list(table)
     suffixes = {"png": [".png"], "svg": [".svg"], "both": [".png", ".svg"]}[args.format]
-    seeded = {"boundaries", "training"}
     try:  # a folder or a FIFO where a figure goes is found now, before any drawing
         for name in names:
             for suffix in suffixes:
@@ -79,26 +78,12 @@ def figures_command(args, table=None, prog="python -m scratchnet"):
     with Progress(len(names), "figures") as progress:
         for done, name in enumerate(names, start=1):
             paths = [out / f"{name}{suffix}" for suffix in suffixes]
-            options = {"dpi": args.dpi, **({"seed": args.seed} if name in seeded else {})}
-            data = table[name](paths, **options)
+            drawing = table[name]
+            data = drawing.compute(**({"seed": args.seed} if drawing.seeded else {}))
+            figures.save_figure(drawing.draw(data), paths, dpi=args.dpi)
             progress.update(done, name)
-            print(f"wrote {', '.join(map(str, paths))}: {_summary(name, data)}")
+            print(f"wrote {', '.join(map(str, paths))}: {data.summary()}")
     return 0
-
-
-def _summary(name, data):
-    if name == "boundaries":
-        return ", ".join(f"{case} accuracy {accuracy:.0%}" for case, accuracy in data.items())
-    if name == "diagram":
-        return f"{data['edges']} edges for {data['weights']} weights, {data['biases']} biases, sizes {data['sizes']}"
-    if name == "training":
-        return (
-            f"{data['steps']} steps, final loss {data['final_loss']:.4f}, weights apart by at most "
-            f"{data['max_weight_difference']:.1e}"
-        )
-    if name == "neuron":
-        return f"z = {data['z']:.2f}, sigmoid(z) = {data['output']:.2f}"
-    return ", ".join(f"{fn}: f(0) = {v['value_at_0']:g}, f'(0) = {v['slope_at_0']:g}" for fn, v in data.items())
 
 
 def train_command(args):
