@@ -9,6 +9,7 @@ import torch
 
 import scratchnet
 from compare import to_torch
+from compare.forward import onnxruntime_session
 
 __all__ = ["BACKENDS", "Prepared", "Unavailable", "Backends"]
 
@@ -20,6 +21,8 @@ BACKENDS = {
     "torch-jit": ("cpu", "cuda"),  # torch.jit.script, or torch.jit.trace where script fails
     "torch-compile": ("cpu", "cuda"),  # torch.compile(dynamic=True)
     "torch-cudagraph": ("cuda",),  # a captured CUDA graph, replayed (small nets only)
+    "onnxruntime": ("cpu",),  # onnxruntime's CPU provider on the graph scratchnet.onnx.save_onnx writes
+    "onnxruntime-iobinding": ("cpu",),  # the same, input and a preallocated output bound once (IOBinding)
 }
 
 
@@ -43,7 +46,7 @@ class Backends:
     def __init__(self, workload, dtype, seed):
         self.workload, self.dtype = workload, np.dtype(dtype)
         self.scratch = scratchnet.build(workload.architecture, dtype=self.dtype, rng=seed)
-        self._torch, self._jit, self._compiled = {}, {}, {}
+        self._torch, self._jit, self._compiled, self._sessions = {}, {}, {}, {}
 
     def torch_net(self, device):
         """The torch twin on ``device``, with the scratch network's weights (copied by ``compare``)."""
@@ -66,6 +69,8 @@ class Backends:
                     return self.scratch(x)
 
             return Prepared(lambda: self.scratch(x), scratchnet.no_grad, forward)
+        if backend.startswith("onnxruntime"):
+            return self._onnxruntime(x, binding=backend == "onnxruntime-iobinding")
         x_t = torch.from_numpy(x).to(device)
         if backend == "torch-eager":
             return self._torch_prepared(self.torch_net(device), x_t)
@@ -139,3 +144,45 @@ class Backends:
             return static_y.cpu().numpy()
 
         return Prepared(graph.replay, nullcontext, output, "torch.cuda.CUDAGraph replay")
+
+    def _session(self, threads):
+        """The onnxruntime session with ``threads`` threads, made once per count (in the warm-up: not timed)."""
+        if threads not in self._sessions:
+            try:
+                self._sessions[threads] = onnxruntime_session(self.scratch, threads=threads)
+            except (ImportError, ValueError) as error:  # not installed; no kernel for an operator in this dtype
+                self._sessions[threads] = Unavailable(str(error))
+        if isinstance(self._sessions[threads], Unavailable):
+            raise self._sessions[threads]
+        return self._sessions[threads]
+
+    def _onnxruntime(self, x, binding):
+        """onnxruntime, with as many threads as the other backends are given.
+
+        A session's thread count is fixed when it is made, and ``timing.measure`` sets torch's to the count
+        being measured before it calls anything: each call runs the session made for that count.
+        """
+        self._session(torch.get_num_threads())  # unavailable is said now, before any timing
+        if not binding:
+
+            def run():
+                return self._session(torch.get_num_threads()).run(None, {"input": x})[0]
+
+            return Prepared(run, nullcontext, run, "InferenceSession.run, CPUExecutionProvider")
+        out = np.empty((x.shape[0], self.workload.sizes[-1]), dtype=x.dtype)
+        bindings = {}
+
+        def bound():
+            threads = torch.get_num_threads()
+            if threads not in bindings:  # the input and the output stay where they are: bound once
+                binding = self._session(threads).io_binding()
+                binding.bind_cpu_input("input", x)
+                binding.bind_output("output", "cpu", 0, x.dtype, out.shape, out.ctypes.data)
+                bindings[threads] = binding
+            self._session(threads).run_with_iobinding(bindings[threads])
+
+        def output():
+            bound()
+            return out.copy()
+
+        return Prepared(bound, nullcontext, output, "run_with_iobinding, output preallocated")

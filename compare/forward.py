@@ -1,4 +1,13 @@
-"""Run a scratchnet network and its torch twin on the same input and judge the outputs."""
+"""Run a scratchnet network and its torch twin on the same input and judge the outputs.
+
+With ``onnx=True`` a third witness joins: onnxruntime (CPU), running the
+network as ``scratchnet.onnx.save_onnx`` writes it, judged like the others
+against the independent float64 reference.
+"""
+
+import os
+import re
+import tempfile
 
 import numpy as np
 import torch
@@ -12,6 +21,7 @@ from .tolerance import activation_error, forward_trace, linear_chain, unit_round
 from .weights import architecture_of, is_scratch, is_torch, numpy_state, scratch_dtype, torch_dtype
 
 __all__ = [
+    "ONNX_HINT",
     "assert_equivalent",
     "check_input",
     "check_pair",
@@ -20,8 +30,13 @@ __all__ = [
     "describe",
     "judge_layers",
     "layer_values",
+    "onnxruntime_session",
+    "onnxruntime_values",
     "torch_unit_roundoff",
 ]
+
+#: What brings onnx and onnxruntime.
+ONNX_HINT = "pip install 'scratchnet[onnx]'"
 
 
 def torch_unit_roundoff(torch_net, dtype):
@@ -110,7 +125,7 @@ def tolerance_rule(chain, dtype):
     )
 
 
-def compare_forward(scratch_net, torch_net, x):
+def compare_forward(scratch_net, torch_net, x, *, onnx=False):
     """Run both networks on ``x`` and judge their outputs with derived tolerances.
 
     The two networks must state the same architecture and hold the same
@@ -126,10 +141,17 @@ def compare_forward(scratch_net, torch_net, x):
             (``Linear``, ``Net``, ``MLP``, ``Sequential``).
         torch_net: its torch twin (same weights), on any device.
         x: input of shape ``(*, in_features)``.
+        onnx: also run onnxruntime (CPU, one thread) on the network as
+            ``save_onnx`` writes it, and judge it with scratchnet's bound
+            (the same ``u``): the row ``onnxruntime vs float64 reference``
+            and, per layer, ``onnxruntime z`` and ``onnxruntime h``. Needs
+            ``pip install 'scratchnet[onnx]'`` (``ImportError`` otherwise);
+            an operator onnxruntime has no kernel for in this dtype is a
+            ``ValueError`` naming it.
 
     Returns:
         A ``Report`` whose ``values`` are the ``"scratchnet"``, ``"torch"`` and
-        ``"reference"`` outputs; ``str(report)`` is a readable table.
+        ``"reference"`` outputs (and ``"onnxruntime"``); ``str(report)`` is a readable table.
     """
     dtype, device = check_pair(scratch_net, torch_net, "compare_forward")
     x = check_input(x, dtype, architecture_of(torch_net).sizes[0], "compare_forward()")
@@ -137,16 +159,22 @@ def compare_forward(scratch_net, torch_net, x):
         scratch_out = np.asarray(scratch_net(x))
     with torch.no_grad():
         torch_out = torch_net(torch.tensor(x, device=device)).cpu().numpy()
+    witness = None
+    if onnx:
+        from scratchnet.onnx import tensor_names
+
+        session = onnxruntime_session(scratch_net, layer_outputs=True)
+        witness = onnxruntime_values(session, x, tensor_names(architecture_of(scratch_net)))
 
     chain = linear_chain(torch_net)  # the judge reads torch's description and weights; check_pair saw them agree
     u_scratch, u_torch, u_ref = unit_roundoff(dtype), torch_unit_roundoff(torch_net, dtype), unit_roundoff(np.float64)
     trace = forward_trace(chain, x, [u_scratch, u_torch, u_ref])
     reference, (b_scratch, b_torch, b_ref) = trace[-1].h_out, trace[-1].e_out
     comparisons = [compare_weights(scratch_net, torch_net)]
-    for name, out, bound, u in (
-        ("scratchnet", scratch_out, b_scratch, u_scratch),
-        ("torch", torch_out, b_torch, u_torch),
-    ):
+    judged = [("scratchnet", scratch_out, b_scratch, u_scratch), ("torch", torch_out, b_torch, u_torch)]
+    if witness is not None:  # onnxruntime computes in the network's dtype on the CPU: scratchnet's u
+        judged.append(("onnxruntime", witness[0], b_scratch, u_scratch))
+    for name, out, bound, u in judged:
         comparisons.append(
             compare_outputs(
                 f"{name} vs float64 reference",
@@ -165,12 +193,22 @@ def compare_forward(scratch_net, torch_net, x):
             f"bound(u={u_scratch:.3g}) + bound(u={u_torch:.3g})",
         )
     )
+    values = {"scratchnet": scratch_out, "torch": torch_out, "reference": reference}
+    title = f"forward pass: {describe(scratch_net)}, {dtype}, input shape {x.shape}, torch on {device}"
+    if witness is not None:
+        import onnxruntime
+
+        values["onnxruntime"] = witness[0]
+        title += f", onnxruntime {onnxruntime.__version__} on cpu"
     return Report(
-        title=f"forward pass: {describe(scratch_net)}, {dtype}, input shape {x.shape}, torch on {device}",
+        dtype=np.dtype(dtype).name,
+        title=title,
         comparisons=tuple(comparisons),
         rule=tolerance_rule(chain, dtype),
-        values={"scratchnet": scratch_out, "torch": torch_out, "reference": reference},
-        layers=judge_layers(scratch_net, torch_net, x, trace, (u_scratch, u_torch, u_ref)),
+        values=values,
+        layers=judge_layers(
+            scratch_net, torch_net, x, trace, (u_scratch, u_torch, u_ref), None if witness is None else witness[1]
+        ),
     )
 
 
@@ -201,14 +239,17 @@ def layer_values(net, x):
     return values
 
 
-def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs):
-    """Every layer's ``z`` and ``h``, from both frameworks, each judged against the reference's with its own bound."""
+def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs, onnxruntime_layers=None):
+    """Every layer's ``z`` and ``h``, from both frameworks (and onnxruntime's, when given as ``[(z, h), ...]``),
+    each judged against the reference's with its own bound (onnxruntime's is scratchnet's: the same ``u``)."""
     u_scratch, u_torch, u_ref = unit_roundoffs
     names = architecture_of(torch_net).layer_names
-    sides = (
+    sides = [
         ("scratchnet", layer_values(scratch_net, x), 0, u_scratch),
         ("torch", layer_values(torch_net, x), 1, u_torch),
-    )
+    ]
+    if onnxruntime_layers is not None:
+        sides.append(("onnxruntime", onnxruntime_layers, 0, u_scratch))
     layers = []
     for number, (name, step) in enumerate(zip(names, trace)):
         rows = []
@@ -221,16 +262,100 @@ def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs):
     return tuple(layers)
 
 
-def assert_equivalent(a, b, x):
+def assert_equivalent(a, b, x, *, onnx=False):
     """``compare_forward`` for a user's tests: raise ``AssertionError`` (its message: the report) unless it passes.
 
     ``a`` and ``b`` are a scratchnet network and its torch twin, in either
-    order. Returns the ``Report`` when it passes::
+    order; ``onnx=True`` adds onnxruntime as a third witness. Returns the
+    ``Report`` when it passes::
 
         report = assert_equivalent(my_numpy_net, my_torch_net, x)
     """
     scratch_net, torch_net = (a, b) if is_scratch(a) else (b, a)
-    report = compare_forward(scratch_net, torch_net, x)
+    report = compare_forward(scratch_net, torch_net, x, onnx=onnx)
     if not report.passed:
         raise AssertionError(str(report))
     return report
+
+
+# -- onnxruntime, the third witness ------------------------------------------------------------
+
+
+def onnxruntime_session(net, *, threads=1, layer_outputs=False):
+    """An onnxruntime ``InferenceSession`` (CPU) running scratchnet network ``net`` as ``save_onnx`` writes it.
+
+    The file is written to a temporary folder and read back from there.
+    ``threads`` sets both ``intra_op_num_threads`` and ``inter_op_num_threads``
+    (a chain runs its nodes in sequence, so the second pool stays idle).
+    With ``layer_outputs`` every layer's ``z`` and ``h`` (``tensor_names``) are
+    outputs too, after ``output``.
+
+    Raises:
+        ImportError: onnx or onnxruntime is missing (the message says how to install them).
+        ValueError: onnxruntime has no kernel for one of the graph's operators in ``net``'s dtype
+            (float64 ``Softplus``, or ``Erf`` inside float64 ``Gelu``), naming the operator and the node.
+    """
+    try:
+        import onnx
+        import onnxruntime
+    except ImportError as error:
+        raise ImportError(
+            f"running a network in onnxruntime needs onnx and onnxruntime ({error}); {ONNX_HINT}"
+        ) from None
+    from scratchnet import onnx as scratch_onnx  # save_onnx looked up when called: a test may replace it
+
+    with tempfile.TemporaryDirectory(prefix="scratchnet-onnx-") as folder:
+        path = os.path.join(folder, "net.onnx")
+        scratch_onnx.save_onnx(net, path)
+        with open(path, "rb") as file:
+            model = onnx.load_model_from_string(file.read())
+    if layer_outputs:
+        element = model.graph.output[0].type.tensor_type.elem_type
+        known = {"output"}
+        for pair in scratch_onnx.tensor_names(architecture_of(net, "onnxruntime_session()")):
+            for name in pair:
+                if name not in known:
+                    known.add(name)
+                    model.graph.output.append(onnx.helper.make_tensor_value_info(name, element, None))
+    options = onnxruntime.SessionOptions()
+    options.intra_op_num_threads = threads
+    options.inter_op_num_threads = threads
+    options.log_severity_level = 3  # errors only: its warnings about unused initializers are not ours to show
+    try:
+        return onnxruntime.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+    except onnxruntime.capi.onnxruntime_pybind11_state.NotImplemented as error:
+        found = re.search(r"implementation for (\w+)\(\d+\) node with name '([^']*)'", str(error))
+        op, node = found.groups() if found else ("an operator", "")
+        # A node of an operator ONNX defines as a function (Gelu) may be expanded into nodes without names (Erf).
+        expanding = [n.name for n in model.graph.node if op in _expansion(onnx, n, model.opset_import[0].version)]
+        where = f"node {node!r}" if node else f"in node {expanding[0]!r}, which it expands" if expanding else "a node"
+        raise ValueError(
+            f"onnxruntime {onnxruntime.__version__} has no {scratch_dtype(net)} kernel for {op} ({where}; the "
+            f"network: {describe(net)})"
+        ) from None
+
+
+def _expansion(onnx, node, opset):
+    """The operators of the ONNX function ``node``'s operator is defined as (empty if it is not one)."""
+    schema = onnx.defs.get_schema(node.op_type, opset)
+    if schema.has_function:
+        return {n.op_type for n in schema.function_body.node}
+    if not schema.has_context_dependent_function:
+        return set()
+    tensor = onnx.helper.make_tensor_type_proto(onnx.TensorProto.DOUBLE, None).SerializeToString()
+    body = schema.get_context_dependent_function(node.SerializeToString(), [tensor] * len(node.input))
+    return {n.op_type for n in onnx.FunctionProto.FromString(body).node}
+
+
+def onnxruntime_values(session, x, layers=None):
+    """``session`` run on ``x`` of shape ``(*, in_features)``: ``(output, [(z, h) per layer] or None)``.
+
+    ``layers`` names each layer's ``(z, h)`` (``scratchnet.onnx.tensor_names``), from a session made with
+    ``layer_outputs=True``. Gemm takes 2-D input: the leading dimensions are flattened into rows, and
+    restored on every result.
+    """
+    rows = np.ascontiguousarray(x.reshape(-1, x.shape[-1]))
+    wanted = list(dict.fromkeys(["output"] + [name for pair in layers or () for name in pair]))
+    results = dict(zip(wanted, session.run(wanted, {"input": rows})))
+    shaped = {name: value.reshape(x.shape[:-1] + value.shape[-1:]) for name, value in results.items()}
+    return shaped["output"], None if layers is None else [(shaped[z], shaped[h]) for z, h in layers]

@@ -64,7 +64,7 @@ Missing.__hash__ = object.__hash__  # a stand-in can sit in a set or be a dict k
 
 
 #: Which extra brings what a test may miss.
-EXTRAS = {"matplotlib": "plot", "threadpoolctl": "bench", "expecttest": "dev"}
+EXTRAS = {"matplotlib": "plot", "threadpoolctl": "bench", "expecttest": "dev", "onnx": "onnx"}
 
 
 def hint_for(reason):
