@@ -2,6 +2,7 @@
 
 python -m compare                       the article's network in torch and in NumPy: same weights, same outputs
 python -m compare --checkpoint FILE     the same with your own network (.safetensors, or .pt/.pth from torch.save)
+python -m compare --onnx                onnxruntime as a third witness (pip install 'scratchnet[onnx]')
 python -m compare train --gate xor      learn a gate by hand and with the torch twin, from the same start
 python -m compare figures --out DIR     the article's pictures, and training in both frameworks
 
@@ -34,6 +35,7 @@ from scratchnet.command_line import (
     fits_in_memory,
     gate_options,
     path_arg,
+    program_name,
     run_command,
     seed_arg,
     sizes_arg,
@@ -41,11 +43,11 @@ from scratchnet.command_line import (
 from scratchnet.gates import GATES
 
 from .checkpoint import read_checkpoint
-from .forward import compare_forward, describe
+from .forward import ONNX_HINT, compare_forward, describe, onnxruntime_session
 from .weights import copy_weights, to_torch
 
 DIRECTIONS = ("torch-to-scratch", "scratch-to-torch")
-COMMANDS = ("train", "figures")
+COMMANDS = ("train", "figures", "playground")
 
 
 def activations_arg(text):
@@ -88,6 +90,18 @@ def build_parser():
     )
     parser.add_argument("--device", default="cpu", help="torch device, e.g. cpu or cuda (default: cpu)")
     parser.add_argument("--layers", action="store_true", help="also show every layer's z and h, both frameworks")
+    parser.add_argument(
+        "--explain",
+        action="store_true",
+        help="show the error analysis behind the verdict: every comparison, its bound and how it is derived "
+        "(gamma, unit roundoff, Lipschitz constants; docs/tolerances.md)",
+    )
+    parser.add_argument(
+        "--onnx",
+        action="store_true",
+        help="also run the network in onnxruntime (CPU), exported with scratchnet.onnx.save_onnx, and judge it "
+        "against the same float64 reference (needs pip install 'scratchnet[onnx]')",
+    )
     parser.add_argument(
         "--json", action="store_true", help="print only the report, as JSON (see docs/report-schema.md)"
     )
@@ -133,12 +147,16 @@ def _print_side_by_side(x, outputs, limit=8):
 
 
 def main(argv=None):
-    """``python -m compare [train | figures] ...``; returns the exit status."""
+    """``python -m compare [train | figures | playground] ...``; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
     if argv and argv[0] == "train":
         return run_command(lambda: train_main(argv[1:]), "python -m compare train")
     if argv and argv[0] == "figures":
         return run_command(lambda: figures_main(argv[1:]), "python -m compare figures")
+    if argv and argv[0] == "playground":
+        from .serve import playground_main
+
+        return run_command(lambda: playground_main(argv[1:]), "python -m compare playground")
     return run_command(lambda: compare_main(argv), "python -m compare")
 
 
@@ -187,6 +205,12 @@ def compare_main(argv):
         parser.error("argument --sizes: not with --checkpoint (the file says the sizes)")
     if not args.checkpoint:
         check_memory(parser, args.sizes or (2, 4, 4, 1), args.batch)
+    if args.onnx:
+        missing = _missing(("onnx", "onnxruntime"))
+        if missing:  # said before any work, in one line, as a missing torch is (scratchnet.command_line.launch)
+            prog = program_name("python -m compare")
+            print(f"{prog}: error: --onnx needs {', '.join(missing)} (not installed); {ONNX_HINT}", file=sys.stderr)
+            return 2
 
     shown = io.StringIO() if args.json else sys.stdout  # with --json, stdout holds the JSON document alone
     with contextlib.redirect_stdout(shown):
@@ -199,23 +223,39 @@ def compare_main(argv):
                 parser.error(f"argument --activation: {error}")
             scratch_net, torch_net = _from_scratch(args, architecture, device)
 
+        if args.onnx:
+            try:  # an operator onnxruntime has no kernel for in this dtype: said now, in one line
+                onnxruntime_session(scratch_net)
+            except ValueError as error:
+                parser.error(f"argument --onnx: {first_line(error)}")
         _print_net(f"torch ({type(torch_net).__module__}.{type(torch_net).__name__})", torch_net, lambda t: t.size())
         _print_net(
             f"scratchnet ({type(scratch_net).__module__}.{type(scratch_net).__name__})", scratch_net, lambda a: a.shape
         )
         first = next(scratch_net.parameters())
         x = np.random.default_rng(args.seed).standard_normal((args.batch, first.shape[1])).astype(first.dtype)
-        report = compare_forward(scratch_net, torch_net, x)
-        outputs = {k: report.values[k] for k in ("torch", "scratchnet")}
+        report = compare_forward(scratch_net, torch_net, x, onnx=args.onnx)
+        outputs = {k: report.values[k] for k in ("torch", "scratchnet", "onnxruntime") if k in report.values}
         outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
         _print_side_by_side(x, outputs)
-        print(report)
+        print(report if args.explain else report.plain() + "\n(the error analysis behind it: --explain)")
         if args.layers:
             print("per layer, against the float64 reference:")
             print(report.layer_table())
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     return 0 if report.passed else 1
+
+
+def _missing(modules):
+    """The modules among ``modules`` that cannot be imported here."""
+    missing = []
+    for module in modules:
+        try:
+            __import__(module)
+        except ImportError:
+            missing.append(module)
+    return missing
 
 
 def _from_scratch(args, architecture, device):

@@ -111,6 +111,56 @@ class Report:
     rule: str
     values: dict
     layers: tuple = ()  # LayerReport per layer, when the comparison was made layer by layer
+    dtype: str = ""  # the dtype compared ("float32"), for the plain verdict
+
+    def plain(self):
+        """The verdict in plain words, for a learner: how far apart the outputs are, and how far rounding allows.
+
+        ``verdict: PASS, the same to within rounding: at most 2.4e-08 apart, where float32 rounding allows
+        5.1e-07``. The error analysis behind "allows" is ``str(report)`` (``python -m compare --explain``).
+        """
+        rounding = f"{self.dtype} rounding" if self.dtype else "rounding"
+        if self.passed:
+            between = [c for c in self.comparisons if " vs " in c.name and not c.name.endswith("reference")]
+            between = [c for c in between if not c.name.startswith("weights")] or list(self.comparisons)
+            pair = between[0]
+            names = pair.name.replace(" vs ", " and ")
+            if pair.max_abs_diff == 0:
+                said = f"{names} give exactly the same outputs ({rounding} would allow {pair.max_tolerance:.2g})"
+            else:
+                said = (
+                    f"the same to within rounding: {names} are at most {pair.max_abs_diff:.2g} apart, where "
+                    f"{rounding} allows {pair.max_tolerance:.2g}"
+                )
+            lines = [f"verdict: PASS, {said}"]
+            for c in self.comparisons:  # witnesses beyond the pair (onnxruntime), said against the reference
+                witness = c.name.split(" vs ")[0]
+                if c.name.endswith("reference") and witness not in pair.name:
+                    lines.append(
+                        f"  and {witness} is at most {c.max_abs_diff:.2g} from the float64 reference, where "
+                        f"{rounding} allows {c.max_tolerance:.2g}"
+                    )
+        else:
+            lines = [
+                f"verdict: FAIL, {c.name.replace(' vs ', ' and ')} differ by more than {rounding} allows: "
+                f"{c.max_abs_diff:.2g} apart where at most {c.max_tolerance:.2g} is allowed "
+                f"({c.mismatches} of {c.size} values)"
+                for c in self.comparisons
+                if not c.passed
+            ]
+        return "\n".join([self.title, *lines, *self._blame_lines()])
+
+    def _blame_lines(self):
+        lines = []
+        if self.blamed:
+            lines.append(
+                f"blame: {', '.join(self.blamed)} (judged against the float64 reference computed independently)"
+            )
+        if self.first_failing_layer is not None:
+            lines.append(
+                f"first layer outside its bound: {self.first_failing_layer} (--layers, or report.layer_table())"
+            )
+        return lines
 
     @property
     def passed(self):
@@ -142,6 +192,7 @@ class Report:
             "blamed": self.blamed,
             "first_failing_layer": self.first_failing_layer,
             "rule": self.rule,
+            "dtype": self.dtype,
             "comparisons": [c.to_dict() for c in self.comparisons],
             "layers": [layer.to_dict() for layer in self.layers],
         }
@@ -170,11 +221,4 @@ class Report:
             if self.passed
             else "verdict: FAIL, " + ", ".join(c.name for c in self.comparisons if not c.passed) + " outside tolerance"
         )
-        blame = []
-        if self.blamed:
-            blame = [f"blame: {', '.join(self.blamed)} (judged against the float64 reference computed independently)"]
-        if self.first_failing_layer is not None:
-            blame.append(
-                f"first layer outside its bound: {self.first_failing_layer} (--layers, or report.layer_table())"
-            )
-        return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict, *blame])
+        return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict, *self._blame_lines()])

@@ -39,13 +39,23 @@ TRAINABLE = ("relu", "sigmoid", "tanh", "identity")
 
 
 #: The console scripts, by the module each runs as: their --help and errors use the name the user typed.
-CONSOLE_SCRIPTS = ("scratchnet", "scratchnet-compare", "scratchnet-bench")
+#: Each console script, and the command it stands for.
+CONSOLE_SCRIPTS = {
+    "scratchnet": "python -m scratchnet",
+    "scratchnet-compare": "python -m compare",
+    "scratchnet-bench": "python -m benchmarks",
+    "scratchnet-playground": "python -m compare playground",
+}
 
 
 def program_name(module_form):
-    """The command's name as the user typed it: ``scratchnet-compare``, or ``module_form`` (``python -m compare``)."""
+    """A command's name as the user typed it: ``module_form`` (``python -m compare train``), or with the console
+    script that was typed in place of what it stands for (``scratchnet-compare train``, ``scratchnet-playground``)."""
     typed = os.path.basename(sys.argv[0]) if sys.argv and sys.argv[0] else ""
-    return typed if typed in CONSOLE_SCRIPTS else module_form
+    form = CONSOLE_SCRIPTS.get(typed)
+    if form is not None and (module_form + " ").startswith(form + " "):
+        return typed + module_form[len(form) :]
+    return module_form
 
 
 class ArgumentParser(argparse.ArgumentParser):
@@ -58,10 +68,8 @@ class ArgumentParser(argparse.ArgumentParser):
     def __init__(self, *args, prog=None, **kwargs):
         from . import __version__
 
-        if prog is not None:  # "python -m compare train", or "scratchnet-compare train" for a sub-command
-            module, *sub = prog.removeprefix("python -m ").split(" ", 1)
-            module = {"scratchnet-compare": "compare", "scratchnet-bench": "benchmarks"}.get(module, module)
-            prog = " ".join([program_name(f"python -m {module}"), *sub])
+        if prog is not None:  # "python -m compare train", or "scratchnet-compare train" where that was typed
+            prog = program_name(prog)
         super().__init__(*args, prog=prog, **kwargs)
         self.add_argument("--version", action="version", version=f"%(prog)s (scratchnet) {__version__}")
 
@@ -221,8 +229,7 @@ def run_command(main, prog):
         _drop_stdout()
         return 141
     except KeyboardInterrupt:
-        module, *sub = prog.removeprefix("python -m ").split(" ", 1)
-        print(f"{' '.join([program_name(f'python -m {module}'), *sub])}: interrupted", file=sys.stderr)
+        print(f"{program_name(prog)}: interrupted", file=sys.stderr)
         return 130
     except OSError as error:  # a file that cannot be written, a full disk, an output that takes no more
         where = f": {error.filename}" if error.filename else ""

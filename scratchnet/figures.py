@@ -28,6 +28,7 @@ import numpy as np
 
 from . import functional as F
 from . import optim
+from .activation import make_activation
 from .architecture import architecture_of
 from .datasets import two_moons
 from .files import atomic_path
@@ -348,26 +349,31 @@ BAG_WEIGHTS = (5.0, 5.0, 8.0, 5.0)
 
 @dataclass(frozen=True)
 class Neuron:
-    """One neuron deciding about a bag: each ``w_i x_i``, the bias, ``z = w . x + b``, ``sigmoid(z)``."""
+    """One neuron deciding about a bag: each ``w_i x_i``, the bias, ``z = w . x + b``, ``activation(z)``."""
 
     bag: tuple[float, ...]
     bias: float
     contributions: tuple[float, ...]
     z: float
     output: float
+    weights: tuple[float, ...] = BAG_WEIGHTS
+    activation: str = "sigmoid"
 
     def summary(self):
-        return f"z = {self.z:.2f}, sigmoid(z) = {self.output:.2f}"
+        return f"z = {self.z:.2f}, {self.activation}(z) = {self.output:.2f}"
 
 
-def neuron_data(*, bag=(0.6, 0.5, 0.9, 0.3), bias=-10.0):
-    """Run the article's bag example through a ``Linear(4, 1)`` and the sigmoid."""
-    neuron = Linear(4, 1)
-    neuron.load_state_dict({"weight": [BAG_WEIGHTS], "bias": [bias]})
+def neuron_data(*, bag=(0.6, 0.5, 0.9, 0.3), bias=-10.0, weights=BAG_WEIGHTS, activation="sigmoid"):
+    """Run the article's bag example (or other ``weights``) through a ``Linear(4, 1)`` and ``activation``."""
+    neuron = Linear(len(weights), 1)
+    neuron.load_state_dict({"weight": [list(weights)], "bias": [bias]})
     x = np.array(bag, dtype=np.float32)
     z = float(neuron(x)[0])
-    contributions = tuple(float(c) for c in np.array(BAG_WEIGHTS) * x)
-    return Neuron(tuple(float(v) for v in x), float(bias), contributions, z, float(F.sigmoid(np.array([z]))[0]))
+    contributions = tuple(float(c) for c in np.array(weights, dtype=np.float32) * x)
+    output = float(make_activation(activation)(np.array([z], dtype=np.float32))[0])
+    return Neuron(
+        tuple(float(v) for v in x), float(bias), contributions, z, output, tuple(map(float, weights)), activation
+    )
 
 
 def neuron_figure(data=None):
@@ -382,7 +388,7 @@ def _neuron(data):
     values = [*data.contributions, data.bias, data.z]
     cmap, norm = signed_colours(max(abs(v) for v in values))
     labels = [
-        f"{name}\nx={value:.1f}, w={weight:g}" for name, value, weight in zip(BAG_FEATURES, data.bag, BAG_WEIGHTS)
+        f"{name}\nx={value:.2f}, w={weight:g}" for name, value, weight in zip(BAG_FEATURES, data.bag, data.weights)
     ]
     bars = left.bar(labels + ["bias b", "sum z"], values, color=[cmap(norm(v)) for v in values], edgecolor="black")
     bars[-1].set_linewidth(2.0)  # the sum stands apart from its terms
@@ -400,21 +406,22 @@ def _neuron(data):
     left.set_ylabel("w_i x_i  (each input times its weight)")
     left.set_title("The weights say what matters: design (8) counts most\n(colour: sign and size, green > 0 > purple)")
     left.tick_params(axis="x", labelsize=9)
-    grid = np.linspace(-6, 6, 400)
-    right.plot(grid, F.sigmoid(grid), color=COLOURS["f(x)"], linewidth=2, label="sigmoid(z)")
+    grid = np.linspace(min(-6.0, data.z - 1), max(6.0, data.z + 1), 400)
+    curve = make_activation(data.activation)(grid)
+    right.plot(grid, curve, color=COLOURS["f(x)"], linewidth=2, label=f"{data.activation}(z)")
     right.scatter(
         [data.z],
         [data.output],
         s=110,
-        color=_colormap("probability")(data.output),
+        color=_colormap("probability")(min(max(data.output, 0.0), 1.0)),
         edgecolors="black",
         zorder=3,
         label=f"this bag: z = {data.z:.2f}\n(fill: p, as in the boundaries)",
     )
     right.axhline(0.5, color="grey", linewidth=0.5, linestyle=":")
     right.set_xlabel("z = w . x + b")
-    right.set_ylabel("output: probability of buying")
-    right.set_title(f"Activation: sigmoid({data.z:.2f}) = {data.output:.2f}")
+    right.set_ylabel("output" + (": probability of buying" if data.activation == "sigmoid" else ""))
+    right.set_title(f"Activation: {data.activation}({data.z:.2f}) = {data.output:.2f}")
     right.legend(loc="upper left")
     right.grid(True, linewidth=0.3)
     figure.suptitle("A neuron is a weighted sum plus a bias (the intercept), then an activation")

@@ -39,12 +39,38 @@ class Parameter:
         grad: None, or an array shaped like ``data`` (filled by backward passes).
     """
 
-    __slots__ = ("data", "grad")
+    __slots__ = ("_data", "grad")
 
     def __init__(self, data: ArrayLike) -> None:
         array = np.array(data, order="C")  # always a copy
         check_float_dtype(array.dtype)
-        self.data = array
+        self._data = array
+        self.grad = None
+
+    @property
+    def data(self) -> NDArray[np.floating]:
+        """The values. Assigning keeps their dtype and shape: anything else is refused, saying how to convert."""
+        return self._data
+
+    @data.setter
+    def data(self, value: ArrayLike) -> None:
+        array = np.asarray(value)
+        if array.dtype != self._data.dtype:
+            whole = f", or the whole network with net.to(np.{array.dtype})" if array.dtype.kind == "f" else ""
+            raise TypeError(
+                f"this parameter holds {self._data.dtype}, got {array.dtype}: convert the values with "
+                f"np.asarray(values, dtype=np.{self._data.dtype}){whole}"
+            )
+        if array.shape != self._data.shape:
+            hint = " (a Linear weight is (out_features, in_features): transpose it?)" if array.shape[::-1] == (
+                self._data.shape) and array.ndim == 2 else ""  # fmt: skip
+            raise ValueError(f"this parameter has shape {self._data.shape}, got {array.shape}{hint}")
+        self._data = np.array(array, order="C")  # a copy: training must not write into the caller's array
+
+    def replace(self, array: NDArray[np.floating]) -> None:
+        """Hold ``array`` as it is, whatever its dtype and shape (``Module.to`` converts a network with it)."""
+        check_float_dtype(array.dtype)
+        self._data = np.ascontiguousarray(array)
         self.grad = None
 
     shape = property(lambda self: self.data.shape, doc="Shape of ``data``.")
@@ -341,8 +367,7 @@ class Module:
         dtype = check_float_dtype(dtype)
         for param in self.parameters():
             if param.dtype != dtype:
-                param.data = param.data.astype(dtype)
-                param.grad = None
+                param.replace(param.data.astype(dtype))  # gradients belong to the old dtype: dropped
         return self
 
     # -- printing -------------------------------------------------------------------------

@@ -208,3 +208,20 @@ def test_wrong_rank_weight_is_a_size_mismatch_and_changes_nothing():
     with pytest.raises(StateDictError, match=r"size mismatch for fc2.weight: .* shape \(4, 4, 1\)"):
         net.load_state_dict(state)
     assert_unchanged(net, before)
+
+
+def test_assigning_data_of_another_dtype_or_shape_is_refused_saying_how_to_convert():
+    net = Net(rng=0)
+    before = net.fc1.weight.data.copy()
+    with pytest.raises(TypeError, match=r"holds float32, got int64: .*np.asarray\(values, dtype=np.float32\)$"):
+        net.fc1.weight.data = np.array([[1, 2], [3, 4], [5, 6], [7, 8]])
+    with pytest.raises(TypeError, match=r"got float64: .* or the whole network with net.to\(np.float64\)"):
+        net.fc1.weight.data = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"shape \(4, 2\), got \(2, 4\) \(a Linear weight is \(out_features"):
+        net.fc1.weight.data = np.zeros((2, 4), np.float32)
+    np.testing.assert_array_equal(net.fc1.weight.data, before)  # nothing changed
+    mine = np.ones((4, 2), np.float32)
+    net.fc1.weight.data = mine
+    net.fc1.weight.data += 1  # training writes into the parameter's own copy, never into the caller's array
+    assert mine.sum() == 8 and net.fc1.weight.data.sum() == 16
+    assert net.to(np.float64).fc1.weight.dtype == np.float64  # converting the whole network stays possible
