@@ -57,7 +57,7 @@ __all__ = [
 ]
 
 #: Every activation an Architecture can say, with its settings and their defaults (torch's, where torch has it).
-ACTIVATIONS = {
+ACTIVATIONS: dict[str, dict[str, Any]] = {
     "relu": {},
     "sigmoid": {},
     "tanh": {},
@@ -113,9 +113,9 @@ class Activation:
                 raise ValueError(f"activation {name!r}: {key} must be a finite number, got {_short(value)}")
         if name == "softplus" and values["beta"] == 0:
             raise ValueError("activation 'softplus': beta must not be 0 (softplus divides by it)")
-        settings = ((key, value if isinstance(value, str) else float(value)) for key, value in values.items())
+        kept = ((key, value if isinstance(value, str) else float(value)) for key, value in values.items())
         object.__setattr__(self, "name", name)
-        object.__setattr__(self, "settings", tuple(sorted(settings)))
+        object.__setattr__(self, "settings", tuple(sorted(kept)))
 
     @property
     def kwargs(self) -> dict[str, Any]:
@@ -245,7 +245,7 @@ class Architecture:
         if self.naming == "linear":
             return ("",)
         if self.naming == "named":
-            return self.names
+            return tuple(self.names or ())
         if self.naming == "fc":
             return tuple(f"fc{number}" for number in range(1, len(self.layers) + 1))
         names, position = [], 0

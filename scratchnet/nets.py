@@ -217,6 +217,8 @@ class Chain(Module):
     Shape: ``(*, in_features)`` -> ``(*, out_features)``.
     """
 
+    _steps: tuple[tuple[str, Module | None], ...]  # (layer name, activation module or None), in forward's order
+
     def __init__(self, architecture: Architecture, *, dtype: DTypeLike = np.float32, rng: RandomLike = None) -> None:
         super().__init__()
         if not isinstance(architecture, Architecture) or architecture.naming != "named":
