@@ -183,24 +183,78 @@ class Adam(Optimizer):
         self.lr, self.betas, self.eps, self.weight_decay = lr, tuple(betas), eps, weight_decay
         self.amsgrad, self.maximize, self.decoupled_weight_decay = amsgrad, maximize, decoupled_weight_decay
 
+    def step(self) -> None:
+        """Update every parameter that has a gradient: all at once on one flat vector where possible.
+
+        When every parameter has a gradient, all share one dtype and none shares
+        memory with another, the parameters' values are moved into one flat
+        array (each ``Parameter`` holds a view of it) and the rule runs once over
+        all of them, as torch's ``foreach`` does: the same arithmetic per value,
+        a sixth of the NumPy calls for the article's six tensors.
+        """
+        flat = self._flat()
+        if flat is None:
+            return super().step()
+        for state in self.state:
+            state["step"] += 1
+        grads = np.concatenate([param.grad.reshape(-1) for param in self.params])
+        self._rule(flat["values"], grads, flat, self.state[0]["step"])
+
+    def _flat(self):
+        """The flat arrays (values, moments) behind every parameter, made or remade when needed; None when the
+        parameters cannot share one (a gradient missing, mixed dtypes, tied weights, steps out of line)."""
+        params = self.params
+        if any(param.grad is None for param in params) or len({param._data.dtype for param in params}) > 1:
+            return None
+        flat = getattr(self, "_flat_arrays", None)
+        if flat is not None and all(param._data is view for param, view in zip(params, flat["views"])):
+            return flat
+        if len({state.get("step", 0) for state in self.state}) > 1 or any(
+            np.may_share_memory(a._data, b._data) for i, a in enumerate(params) for b in params[i + 1 :]
+        ):
+            return None
+        values = np.concatenate([param._data.reshape(-1) for param in params])
+        ends = np.cumsum([param._data.size for param in params]).tolist()
+        spans = [slice(end - param._data.size, end) for param, end in zip(params, ends)]
+        views = [values[span].reshape(param._data.shape) for param, span in zip(params, spans)]
+        flat = {"values": values, "views": views}
+        for key in ("exp_avg", "exp_avg_sq") + (("max_exp_avg_sq",) if self.amsgrad else ()):
+            flat[key] = np.concatenate(
+                [state[key].reshape(-1) if key in state else np.zeros(p._data.size, values.dtype)
+                 for state, p in zip(self.state, params)]
+            )  # fmt: skip
+        for param, view, span, state in zip(params, views, spans, self.state):
+            param._data = view  # the same values, now stored in the flat array (the setter would copy them)
+            state.setdefault("step", 0)
+            for key in ("exp_avg", "exp_avg_sq", "max_exp_avg_sq"):
+                if key in flat:
+                    state[key] = flat[key][span].reshape(view.shape)
+        self._flat_arrays = flat
+        return flat
+
     def _update(self, param, state):
-        beta1, beta2 = self.betas
-        g = -param.grad if self.maximize else param.grad
         if not state:
             state.update(step=0, exp_avg=np.zeros_like(param.data), exp_avg_sq=np.zeros_like(param.data))
             if self.amsgrad:
                 state["max_exp_avg_sq"] = np.zeros_like(param.data)
         state["step"] += 1
+        self._rule(param.data, param.grad, state, state["step"])
+
+    def _rule(self, p, grad, moments, step):
+        """The rule above on arrays: values ``p`` (updated in place), gradient ``grad``, ``moments`` (a dict with
+        ``exp_avg``, ``exp_avg_sq`` and, with AMSGrad, ``max_exp_avg_sq``, updated in place), at step ``step``."""
+        beta1, beta2 = self.betas
+        g = -grad if self.maximize else grad
         if self.weight_decay != 0:
             if self.decoupled_weight_decay:
-                param.data *= 1 - self.lr * self.weight_decay
+                p *= 1 - self.lr * self.weight_decay
             else:
-                g = g + self.weight_decay * param.data
+                g = g + self.weight_decay * p
         # The rule above, operation for operation (the same roundings as with fresh arrays), written into the
         # moments and two scratch arrays in place: a fresh array per operation costs a page fault per 4 KiB
         # (a 4096 x 4096 weight: 13 fresh 64 MiB arrays per step).
-        m, v = state["exp_avg"], state["exp_avg_sq"]
-        first, second = self._scratch(param.data)
+        m, v = moments["exp_avg"], moments["exp_avg_sq"]
+        first, second = self._scratch(p)
         np.subtract(g, m, out=first)
         first *= 1 - beta1
         m += first  # m + (1 - beta1) (g - m)
@@ -209,14 +263,14 @@ class Adam(Optimizer):
         v *= beta2
         v += first  # beta2 v + (1 - beta2) g g
         if self.amsgrad:
-            v = np.maximum(state["max_exp_avg_sq"], v, out=state["max_exp_avg_sq"])
-        step_size = self.lr / (1 - beta1 ** state["step"])
+            v = np.maximum(moments["max_exp_avg_sq"], v, out=moments["max_exp_avg_sq"])
+        step_size = self.lr / (1 - beta1**step)
         np.sqrt(v, out=first)
-        first /= math.sqrt(1 - beta2 ** state["step"])
+        first /= math.sqrt(1 - beta2**step)
         first += self.eps  # denom
         np.multiply(m, step_size, out=second)
         second /= first
-        param.data -= second  # p - step_size m / denom
+        p -= second  # p - step_size m / denom
 
     def _scratch(self, like):
         """Two arrays shaped like ``like`` for the update's intermediate values, reused from step to step."""

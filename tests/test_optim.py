@@ -108,3 +108,38 @@ def test_optimizer_needs_parameters():
         optim.SGD([], lr=0.1)
     with pytest.raises(TypeError, match="scratchnet Parameters"):
         optim.SGD([np.zeros(3)], lr=0.1)
+
+
+def test_adam_on_one_flat_vector_is_the_per_parameter_rule_bit_for_bit():
+    """The flat path (every gradient present) and the per-parameter path (one gradient missing) run the same
+    arithmetic: after the same steps, the same bits; the parameters stay the network's own, tied weights and
+    a parameter given new values are handled."""
+    rng = np.random.default_rng(0)
+    grads = [[rng.standard_normal(p.shape).astype(np.float32) for p in scratchnet.Net(rng=0).parameters()]
+             for _ in range(4)]  # fmt: skip
+    flat_net, alone_net = scratchnet.Net(rng=0), scratchnet.Net(rng=0)
+    flat, alone = (
+        optim.Adam(flat_net.parameters(), lr=0.1, amsgrad=True),
+        optim.Adam(alone_net.parameters(), lr=0.1, amsgrad=True),
+    )
+    for step_grads in grads:
+        for param, grad in zip(flat_net.parameters(), step_grads):
+            param.grad = grad.copy()
+        flat.step()
+        for param, grad in zip(alone_net.parameters(), step_grads):  # one parameter at a time: the other path
+            for other in alone_net.parameters():
+                other.grad = None
+            param.grad = grad.copy()
+            alone.step()
+    assert flat._flat_arrays is not None and getattr(alone, "_flat_arrays", None) is None
+    for a, b in zip(flat_net.parameters(), alone_net.parameters()):
+        np.testing.assert_array_equal(a.data, b.data)
+    with scratchnet.no_grad():  # still the network's own parameters
+        assert np.array_equal(flat_net(np.ones((1, 2), np.float32)), alone_net(np.ones((1, 2), np.float32)))
+    flat_net.fc1.weight.data = np.zeros((4, 2), np.float32)  # new values: the flat vector is made again
+    for param in flat_net.parameters():
+        param.grad = np.ones(param.shape, np.float32)
+    flat.step()
+    assert flat_net.fc1.weight.data[0, 0] != 0 and np.shares_memory(
+        flat_net.fc1.weight.data, flat._flat_arrays["values"]
+    )
