@@ -197,7 +197,7 @@ class Adam(Optimizer):
             return super().step()
         for state in self.state:
             state["step"] += 1
-        grads = np.concatenate([np.reshape(param.grad, -1) for param in self.params])  # each is set: _flat checked
+        grads = np.concatenate([np.asarray(param.grad).reshape(-1) for param in self.params])  # _flat: all set
         self._rule(flat["values"], grads, flat, self.state[0]["step"])
 
     def _flat(self):
