@@ -12,13 +12,15 @@ from hypothesis import strategies as st
 import scratchnet
 from scratchnet import Activation
 
-from .optional import optional, optional_names
+from .optional import available, optional, optional_names
 from .strategies import SETTINGS
 
 torch = optional("torch")
 nn = optional("torch.nn")
 F = optional("torch.nn.functional")
 torchnet = optional("torchnet")
+#: The base of the test's own models: torch's Module, or a plain class where torch is missing (their tests skip).
+Base = nn.Module if available("torch") else object
 compare_forward, compare_gradients, twin, copy_weights = optional_names(
     "compare", "compare_forward", "compare_gradients", "twin", "copy_weights"
 )
@@ -44,7 +46,7 @@ def as_function(activation):
     }[activation.name]
 
 
-class OwnModel(nn.Module if hasattr(nn, "Module") else object):
+class OwnModel(Base):
     """A class of one's own: Linear layers in a ModuleList, activations called as functions in forward."""
 
     def __init__(self, sizes, activations):
@@ -167,7 +169,7 @@ def test_weights_copy_both_ways_by_the_models_own_names():
     assert torch.all(model.blocks[0].bias == 7.0)
 
 
-class Residual(nn.Module if hasattr(nn, "Module") else object):
+class Residual(Base):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 3)
@@ -176,7 +178,7 @@ class Residual(nn.Module if hasattr(nn, "Module") else object):
         return self.fc(x) + x
 
 
-class Branching(nn.Module if hasattr(nn, "Module") else object):
+class Branching(Base):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 3)
@@ -185,7 +187,7 @@ class Branching(nn.Module if hasattr(nn, "Module") else object):
         return self.fc(x) if x.sum() > 0 else x
 
 
-class Shared(nn.Module if hasattr(nn, "Module") else object):
+class Shared(Base):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 3)
@@ -194,7 +196,7 @@ class Shared(nn.Module if hasattr(nn, "Module") else object):
         return self.fc(torch.relu(self.fc(x)))
 
 
-class RawParameter(nn.Module if hasattr(nn, "Module") else object):
+class RawParameter(Base):
     def __init__(self):
         super().__init__()
         self.weight = nn.Parameter(torch.ones(3, 3))
@@ -203,7 +205,7 @@ class RawParameter(nn.Module if hasattr(nn, "Module") else object):
         return F.linear(x, self.weight)
 
 
-class TwoInputs(nn.Module if hasattr(nn, "Module") else object):
+class TwoInputs(Base):
     def __init__(self):
         super().__init__()
         self.fc = nn.Linear(3, 3)

@@ -187,7 +187,11 @@ def browser():
 
 @pytest.fixture
 def served():
-    """The playground on a free local port, as a user starts it; stopped with Ctrl-C at the end."""
+    """The playground on a free local port, as a user starts it; stopped with Ctrl-C at the end.
+
+    Yields its address and the browser to open it with (or skips, saying what is missing, before starting)."""
+    pytest.importorskip("torch", reason="the playground needs torch: pip install 'scratchnet[playground]'")
+    executable = browser()
     process = subprocess.Popen(
         [sys.executable, "-m", "compare", "playground", "--port", "0", "--no-browser"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
@@ -198,7 +202,7 @@ def served():
         if not match:
             process.kill()
             pytest.fail(f"the playground did not start: {line!r} {process.communicate()[1]!r}")
-        yield match.group(0)
+        yield match.group(0), executable
         process.send_signal(2)  # Ctrl-C
         try:
             _, errors = process.communicate(timeout=30)
@@ -216,13 +220,13 @@ def screenshots(tmp_path):
 def test_the_page_in_a_real_browser(served, tmp_path):
     from playwright.sync_api import sync_playwright
 
-    executable = browser()
+    address, executable = served
     folder = screenshots(tmp_path)
     with sync_playwright() as playwright:
         chromium = playwright.chromium.launch(executable_path=executable, args=["--no-sandbox"])
         try:
             page = chromium.new_page(viewport={"width": 1100, "height": 900})
-            page.goto(served)
+            page.goto(address)
             for name in PANELS:
                 page.wait_for_selector(f"#panel-{name}", timeout=120_000)
 
