@@ -8,15 +8,21 @@ import numpy as np
 import torch
 
 import scratchnet
-from compare import to_torch
-from compare.forward import onnxruntime_session
+from compare import compare_outputs, to_torch
+from compare.forward import onnxruntime_session, torch_unit_roundoff
+from compare.tolerance import linear_chain, reference_with_bounds, unit_roundoff
+from scratchnet import functional as F
 
-__all__ = ["BACKENDS", "Prepared", "Unavailable", "Backends"]
+__all__ = ["BACKENDS", "CHECK_ROWS", "Checked", "Prepared", "Reference", "Unavailable", "Backends"]
+
+#: Rows of each output checked against the float64 reference before timing (all of them for small batches).
+CHECK_ROWS = 64
 
 #: Every backend, in table order, with the devices it runs on.
 BACKENDS = {
     "scratchnet": ("cpu",),  # scratchnet.infer: the fast inference path
     "scratchnet-forward": ("cpu",),  # net(x) under no_grad: the forward a learner reads
+    "naive-numpy": ("cpu",),  # relu(x @ W.T + b) per layer, plain NumPy expressions, fresh arrays
     "torch-eager": ("cpu", "cuda"),  # net(x) under torch.inference_mode()
     "torch-jit": ("cpu", "cuda"),  # torch.jit.script, or torch.jit.trace where script fails
     "torch-compile": ("cpu", "cuda"),  # torch.compile(dynamic=True)
@@ -40,6 +46,29 @@ class Prepared:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Reference:
+    """The float64 reference output of an input's first ``CHECK_ROWS`` rows, with the derived bounds.
+
+    ``bounds[device]`` bounds what that device's dtype arithmetic may differ from
+    the exact result; ``bound_ref`` what the float64 reference itself may.
+    """
+
+    output: np.ndarray
+    bounds: dict
+    bound_ref: np.ndarray
+
+
+@dataclass
+class Checked:
+    """A backend after its check: ``ok`` (``prepared`` is then ready to time), ``wrong`` or ``unavailable``."""
+
+    status: str
+    detail: str = ""
+    prepared: Prepared | None = None
+    ratio: float | None = None
+
+
 class Backends:
     """Prepares backends for one workload and dtype, keeping what is costly to build (compiled nets) between batches."""
 
@@ -47,6 +76,41 @@ class Backends:
         self.workload, self.dtype = workload, np.dtype(dtype)
         self.scratch = scratchnet.build(workload.architecture, dtype=self.dtype, rng=seed)
         self._torch, self._jit, self._compiled, self._sessions = {}, {}, {}, {}
+
+    def reference(self, x, devices=("cpu",)):
+        """The ``Reference`` for input ``x`` (its first ``CHECK_ROWS`` rows), on each of ``devices``."""
+        if not hasattr(self, "_chain"):
+            self._chain = linear_chain(self.scratch)
+        u_cuda = torch_unit_roundoff(self.torch_net("cuda"), self.dtype) if "cuda" in devices else 0.0
+        output, (bound_cpu, bound_cuda, bound_ref) = reference_with_bounds(
+            self._chain, x[:CHECK_ROWS], [unit_roundoff(self.dtype), u_cuda, unit_roundoff(np.float64)]
+        )
+        return Reference(output, {"cpu": bound_cpu, "cuda": bound_cuda}, bound_ref)
+
+    def checked(self, backend, device, x, reference):
+        """Prepare ``backend`` on ``device`` for ``x`` and check its output against ``reference`` before any timing.
+
+        One that cannot run here is ``unavailable``; one whose output is outside
+        the derived bound (plus the reference's own) computes something else: ``wrong``.
+        """
+        try:
+            prepared = self.prepare(backend, device, x)
+            rows = np.asarray(prepared.output())[: reference.output.shape[0]]
+        except Unavailable as reason:
+            return Checked("unavailable", str(reason))
+        check = compare_outputs(
+            f"{backend}@{device}",
+            rows,
+            reference.output,
+            reference.bounds[device] + reference.bound_ref,
+            "derived bound + float64 reference bound",
+        )
+        if not check.passed:
+            detail = (
+                f"computes something else: max |diff| {check.max_abs_diff:.3g} vs tolerance {check.max_tolerance:.3g}"
+            )
+            return Checked("wrong", detail, ratio=check.ratio)
+        return Checked("ok", prepared.detail, prepared, check.ratio)
 
     def torch_net(self, device):
         """The torch twin on ``device``, with the scratch network's weights (copied by ``compare``)."""
@@ -69,6 +133,9 @@ class Backends:
                     return self.scratch(x)
 
             return Prepared(lambda: self.scratch(x), scratchnet.no_grad, forward)
+        if backend == "naive-numpy":
+            forward = self._naive(x)
+            return Prepared(forward, nullcontext, forward, "x @ W.T + b, np.maximum(h, 0): a new array each")
         if backend.startswith("onnxruntime"):
             return self._onnxruntime(x, binding=backend == "onnxruntime-iobinding")
         x_t = torch.from_numpy(x).to(device)
@@ -80,6 +147,24 @@ class Backends:
         if backend == "torch-compile":
             return self._torch_prepared(self._compiled_net(device), x_t, detail="torch.compile(dynamic=True)")
         return self._cuda_graph(x_t)
+
+    def _naive(self, x):
+        """The forward as anyone would first write it in NumPy: one expression per layer, nothing reused."""
+        architecture = self.scratch.architecture
+        layers = []
+        for name, spec in zip(architecture.layer_names, architecture.layers):
+            linear = self.scratch.get_submodule(name)
+            bias = None if linear.bias is None else linear.bias.data
+            layers.append((linear.weight.data, bias, spec.activation))
+
+        def forward():
+            h = x
+            for weight, bias, activation in layers:
+                h = h @ weight.T if bias is None else h @ weight.T + bias
+                h = _naive_activation(activation, h)
+            return h
+
+        return forward
 
     @staticmethod
     def _torch_prepared(net, x_t, detail=""):
@@ -186,3 +271,15 @@ class Backends:
             return out.copy()
 
         return Prepared(bound, nullcontext, output, "run_with_iobinding, output preallocated")
+
+
+def _naive_activation(activation, h):
+    """ReLU as ``np.maximum(h, 0)``; the others from ``scratchnet.functional``, each a new array."""
+    if activation is None or activation.name == "identity":
+        return h
+    if activation.name == "relu":
+        return np.maximum(h, 0)
+    settings = activation.kwargs
+    if activation.name == "heaviside":
+        return F.heaviside(h, np.asarray(settings["value"], dtype=h.dtype))
+    return getattr(F, activation.name)(h, **settings)

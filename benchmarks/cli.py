@@ -1,19 +1,19 @@
-"""``python -m benchmarks``: time forward passes of every backend, write a table, a JSON file and a plot."""
+"""``python -m benchmarks``: time every backend (forward passes and training steps), write a table, JSON and a plot.
 
+``python -m benchmarks --goals`` measures the goals instead (``benchmarks.goals``): paired rounds, a table of verdicts.
+"""
+
+import argparse
 import os
+import shlex
 import time
-import tracemalloc
 from pathlib import Path
 
 import matplotlib  # noqa: F401  (needed for the plot: fail now rather than after the measurements)
 import numpy as np
 import torch
 
-import scratchnet
-from compare import compare_outputs
-from compare.forward import torch_unit_roundoff
-from compare.tolerance import linear_chain, reference_with_bounds, unit_roundoff
-from scratchnet.architecture import ACTIVATION_NAMES, Architecture
+from scratchnet.architecture import ACTIVATION_NAMES, OUTPUT_ONLY, Architecture
 from scratchnet.command_line import (
     ArgumentParser,
     count_arg,
@@ -27,19 +27,25 @@ from scratchnet.command_line import (
 from scratchnet.files import check_target
 from scratchnet.progress import Progress
 
-from .backends import BACKENDS, Backends, Unavailable
-from .goals import measure_goals, memory_goal
-from .machine import describe_machine, measure_peaks
-from .report import crossovers, table, write_json, write_plot
+from .backends import BACKENDS, Backends
+from .goals import evaluate_goals, infer_memory, measure_goal_points, records_of
+from .machine import describe_machine, load_average, measure_peaks, source_revision
+from .report import SCHEMA_VERSION, crossovers, goal_table, table, write_json, write_plot
 from .timing import measure
-from .workloads import BATCHES, QUICK_BATCHES, WORKLOADS, Workload
+from .training import TRAINING_BACKENDS, TrainingBackends
+from .workloads import BATCHES, QUICK_BATCHES, QUICK_TRAINING_BATCHES, TRAINING_BATCHES, WORKLOADS, Workload
 
-#: Rows of each output checked against the float64 reference before timing (all of them for small batches).
-CHECK_ROWS = 64
-#: Fixed overhead allowed on top of two activation buffers by the memory goal: Python objects (array headers, views).
-OBJECT_SLACK = 4096
 #: CPU calls above this many GFLOP are skipped (the wide net at a batch of 16384 would take seconds per call).
 CPU_GFLOP_LIMIT = 250
+#: Workloads of a plain run.
+WORKLOAD_KINDS = ("forward", "training")
+#: Activations that can sit between layers (``--activation`` goes after every layer of ``--sizes`` but the last).
+HIDDEN_ACTIVATIONS = tuple(name for name in ACTIVATION_NAMES if name not in OUTPUT_ONLY)
+#: Options that choose what a plain run measures: ``--goals`` measures its own nets, batches and backends.
+PLAN_OPTIONS = ("nets", "sizes", "activation", "batches", "backends", "devices", "workloads")
+#: Paired rounds per goal measurement, and seconds per measurement, of ``--goals`` (and with ``--quick``).
+GOAL_ROUNDS, QUICK_GOAL_ROUNDS = 5, 3
+GOAL_RUN_TIME, QUICK_GOAL_RUN_TIME = 0.05, 0.01
 
 
 def _list_of(choices, name):
@@ -58,31 +64,67 @@ def _counts(text):
     return [count_arg(1, 2**40)(item) for item in text.split(",")]
 
 
+def _hidden_activation(text):
+    if text in OUTPUT_ONLY:
+        raise argparse.ArgumentTypeError(
+            f"{text} mixes the features of a sample, so it may only follow the last layer; --activation goes "
+            f"between the layers of --sizes: choose from {', '.join(HIDDEN_ACTIVATIONS)}"
+        )
+    if text not in HIDDEN_ACTIVATIONS:
+        raise argparse.ArgumentTypeError(f"expected one of {', '.join(HIDDEN_ACTIVATIONS)}, got {text!r}")
+    return text
+
+
+_hidden_activation.__name__ = "activation"
+
+
 def build_parser():
     parser = ArgumentParser(
         prog="python -m benchmarks",
-        description="Time forward passes of the hand-written NumPy network and of PyTorch (CPU, and GPU when present), "
-        "with the same weights, each checked before it is timed, next to the machine's measured limits.",
+        description="Time forward passes and training steps of the hand-written NumPy network and of PyTorch (and "
+        "onnxruntime; CPU, and GPU when present), with the same weights, each checked before it is timed, next to "
+        "the machine's measured limits. --goals measures the speed and memory goals in paired rounds.",
     )
-    parser.add_argument("--quick", action="store_true", help="fewer batches and shorter timings (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer batches and shorter timings (about a minute)")
+    parser.add_argument(
+        "--goals",
+        action="store_true",
+        help="measure every goal (both nets, their goal batches, every backend) as paired ratios, and print one "
+        "table of verdicts; about 15 minutes on 2 cores, under 2 with --quick",
+    )
+    parser.add_argument(
+        "--rounds",
+        type=count_arg(1, 1000),
+        help=f"with --goals: paired rounds per measurement (default {GOAL_ROUNDS}, --quick {QUICK_GOAL_ROUNDS})",
+    )
+    parser.add_argument("--workloads", type=_list_of(WORKLOAD_KINDS, "workloads"), help="default: forward,training")
     parser.add_argument("--nets", type=_list_of(tuple(WORKLOADS), "nets"), help="default: article,wide")
     parser.add_argument("--sizes", type=sizes_arg, help="also time an MLP of these widths, e.g. 64,256,256,10")
-    parser.add_argument("--activation", choices=ACTIVATION_NAMES, default="relu", help="activation of --sizes")
+    parser.add_argument(
+        "--activation",
+        type=_hidden_activation,
+        help=f"activation between the layers of --sizes (default relu): {', '.join(HIDDEN_ACTIVATIONS)}",
+    )
     parser.add_argument("--dtypes", type=_list_of(("float32", "float64"), "dtypes"), default=["float32", "float64"])
     parser.add_argument("--batches", type=_counts, help="batch sizes, e.g. 1,64,4096 (default: per net)")
-    parser.add_argument("--backends", type=_list_of(tuple(BACKENDS), "backends"), help="default: all")
+    parser.add_argument(
+        "--backends",
+        type=_list_of((*BACKENDS, *TRAINING_BACKENDS), "backends"),
+        help="default: all (forward and training ones)",
+    )
     parser.add_argument(
         "--devices", type=_list_of(("cpu", "cuda"), "devices"), help="default: cpu, and cuda if available"
     )
     parser.add_argument(
         "--threads",
         type=lambda text: [count_arg(1, 1024)(t) for t in text.split(",")],
-        help=f"thread counts, e.g. 1,2 (default: {os.cpu_count()}, all)",
+        help=f"thread counts, e.g. 1,2 (default: {os.cpu_count()}, all; with --goals 1,2)",
     )
     parser.add_argument(
         "--min-run-time",
         type=lambda text: positive_float(text, maximum=60),
-        help="seconds per measurement, at most 60 (default 0.25, --quick 0.02)",
+        help=f"seconds per measurement, at most 60 (default 0.25, --quick 0.02; --goals {GOAL_RUN_TIME}, "
+        f"--quick --goals {QUICK_GOAL_RUN_TIME})",
     )
     parser.add_argument("--seed", type=seed_arg, default=0)
     parser.add_argument(
@@ -94,117 +136,126 @@ def build_parser():
     return parser
 
 
-def _check(backend_output, reference, bound, bound_ref, label):
-    rows = np.asarray(backend_output)[: reference.shape[0]]
-    return compare_outputs(label, rows, reference, bound + bound_ref, "derived bound + float64 reference bound")
+def _workloads(args):
+    chosen = [WORKLOADS[name] for name in (args.nets or ([] if args.sizes else list(WORKLOADS)))]
+    if args.sizes:
+        chosen.append(Workload("custom", Architecture.mlp(args.sizes, args.activation or "relu")))
+    return chosen
 
 
-def _memory(net, x):
-    """Peak extra allocation of one ``infer`` call beyond its output, against one activation-sized buffer."""
-    tracemalloc.start()
-    try:
-        base = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        y = scratchnet.infer(net, x)
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    sizes = net.architecture.sizes
-    widest = max(sizes[1:-1], default=sizes[-1])
-    activation = x.shape[0] * widest * x.dtype.itemsize
-    extra = peak - base - y.nbytes
-    # Data buffers, in activation-sized units, once 4 KiB of Python objects (array headers, views) are set aside.
-    return {"extra_bytes": extra, "activation_bytes": activation, "buffers": max(extra - OBJECT_SLACK, 0) / activation}
+def _document(args, machine, revision):
+    return {
+        "schema_version": SCHEMA_VERSION,
+        "mode": "goals" if args.goals else "plain",
+        **revision,
+        "command_line": shlex.join(["python", "-m", "benchmarks", *args.argv]),
+        "machine": machine,
+    }
 
 
 def run(args):
     """Measure everything the options ask for; return the JSON document."""
     devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
     threads = args.threads or [os.cpu_count() or 1]
-    workloads = [WORKLOADS[name] for name in (args.nets or ([] if args.sizes else list(WORKLOADS)))]
-    if args.sizes:
-        workloads.append(Workload("custom", Architecture.mlp(args.sizes, args.activation)))
-    backends = args.backends or list(BACKENDS)
+    workloads = _workloads(args)
+    kinds = args.workloads or list(WORKLOAD_KINDS)
+    backends = args.backends or [*BACKENDS, *TRAINING_BACKENDS]
     if args.quick and args.backends is None:
         backends = [b for b in backends if b != "torch-compile"]  # compiling takes longer than --quick's minute
+    forward_backends = [b for b in backends if b in BACKENDS] if "forward" in kinds else []
+    training_backends = [b for b in backends if b in TRAINING_BACKENDS] if "training" in kinds else []
     run_time = args.min_run_time or (0.02 if args.quick else 0.25)
-    machine = describe_machine(threads)
+    document = _document(args, describe_machine(threads), source_revision())
     dtypes = [np.dtype(d) for d in args.dtypes]
 
     plan = []
     for workload in workloads:
-        batches = args.batches or (QUICK_BATCHES if args.quick else BATCHES)[workload.name]
+        forward = args.batches or (QUICK_BATCHES if args.quick else BATCHES)[workload.name]
+        training = args.batches or (QUICK_TRAINING_BATCHES if args.quick else TRAINING_BATCHES)[workload.name]
         for dtype in dtypes:
-            plan.append((workload, dtype, batches))
-    steps = sum(len(b) * len(backends) * len(devices) for _, _, b in plan) + 1
+            plan.append((workload, dtype, forward if forward_backends else (), training if training_backends else ()))
+    steps = 1 + sum(
+        len(f) * len(forward_backends) * len(devices) + len(t) * len(training_backends) for _, _, f, t in plan
+    )
     records, memory = [], []
     with Progress(steps, "benchmarks") as progress:
         progress.update(0, "measuring the machine's limits")
         peaks = measure_peaks(devices, dtypes, threads, quick=args.quick)
         done = 1
-        float32_nets = {}
-        for workload, dtype, batches in plan:
-            nets = Backends(workload, dtype, args.seed)
-            if dtype == np.float32:
-                float32_nets[workload.name] = nets
-            chain = linear_chain(nets.scratch)
-            u_of = {
-                "cpu": unit_roundoff(dtype),
-                "cuda": torch_unit_roundoff(nets.torch_net("cuda"), dtype) if "cuda" in devices else 0.0,
-            }
-            for batch in batches:
+        for workload, dtype, forward, training in plan:
+            nets = Backends(workload, dtype, args.seed) if forward else None
+            for batch in forward:
                 x = np.random.default_rng([args.seed, batch]).standard_normal((batch, workload.sizes[0])).astype(dtype)
-                reference, (bound_cpu, bound_cuda, bound_ref) = reference_with_bounds(
-                    chain, x[:CHECK_ROWS], [u_of["cpu"], u_of["cuda"], unit_roundoff(np.float64)]
-                )
-                bounds = {"cpu": bound_cpu, "cuda": bound_cuda}
-                if "scratchnet" in backends and "cpu" in devices:
+                reference = nets.reference(x, devices)
+                if "scratchnet" in forward_backends and "cpu" in devices:
                     memory.append(
-                        {"net": workload.name, "dtype": dtype.name, "batch": batch, **_memory(nets.scratch, x)}
+                        {"net": workload.name, "dtype": dtype.name, "batch": batch, **infer_memory(nets.scratch, x)}
                     )
-                for backend in backends:
+                for backend in forward_backends:
                     for device in devices:
                         done += 1
                         progress.update(done, f"{workload.name} {dtype.name} batch {batch} {backend}@{device}")
-                        if device not in BACKENDS[backend]:
-                            continue
-                        records += _measure_one(
-                            nets,
-                            workload,
-                            dtype,
-                            batch,
-                            backend,
-                            device,
-                            x,
-                            reference,
-                            bounds[device],
-                            bound_ref,
-                            threads,
-                            run_time,
-                            peaks,
-                        )
-        goal_results = []
-        if {"scratchnet", "torch-eager"} <= set(backends) and "cpu" in devices:
-            progress.update(done, "goals: paired rounds of scratchnet and torch-eager")
-            plans = {workload.name: batches for workload, _, batches in plan}
-            goal_results = measure_goals(
-                float32_nets, plans, threads, peaks, rounds=3 if args.quick else 7, run_time=run_time
-            )
+                        if device in BACKENDS[backend]:
+                            records += _measure_forward(
+                                nets, workload, dtype, batch, backend, device, x, reference, threads, run_time, peaks
+                            )
+            del nets
+            trainers = TrainingBackends(workload, dtype, args.seed) if training else None
+            for batch in training:
+                for backend in training_backends:
+                    done += 1
+                    progress.update(done, f"training {workload.name} {dtype.name} batch {batch} {backend}")
+                    records += _measure_training(trainers, workload, dtype, batch, backend, threads, run_time, peaks)
+            del trainers
     return {
-        "machine": machine,
-        "command": "python -m benchmarks " + " ".join(args.argv),
+        **document,
         "peaks": peaks,
         "records": records,
         "memory": memory,
         "crossovers": crossovers(records),
-        "goals": goal_results + [memory_goal(memory)],
+        "paired": [],
+        "goals": [],
     }
 
 
-def _measure_one(
-    nets, workload, dtype, batch, backend, device, x, reference, bound, bound_ref, threads, run_time, peaks
-):
-    base = {
+def run_goals(args):
+    """``--goals``: the machine's limits, then every goal's paired rounds; return the JSON document."""
+    threads = args.threads or [1, 2]
+    dtypes = [np.dtype(d) for d in args.dtypes]
+    rounds = args.rounds or (QUICK_GOAL_ROUNDS if args.quick else GOAL_ROUNDS)
+    run_time = args.min_run_time or (QUICK_GOAL_RUN_TIME if args.quick else GOAL_RUN_TIME)
+    document = _document(args, describe_machine(threads), source_revision())
+    with Progress(1000, "goals") as progress:
+        progress.update(0, "measuring the machine's limits")
+        peaks = measure_peaks(["cpu"], dtypes, threads, quick=args.quick)
+
+        def report(done, total, note):
+            progress.total = max(total, 1)
+            progress.update(done, note)
+
+        points = measure_goal_points(
+            dtypes, threads, quick=args.quick, rounds=rounds, run_time=run_time, seed=args.seed, progress=report
+        )
+    records = records_of(points, peaks)
+    memory = [
+        {"net": p["net"], "dtype": p["dtype"], "batch": p["batch"], **p["memory"]} for p in points if "memory" in p
+    ]
+    return {
+        **document,
+        "rounds": rounds,
+        "min_run_time": run_time,
+        "peaks": peaks,
+        "records": records,
+        "memory": memory,
+        "crossovers": crossovers(records),
+        "paired": points,
+        "goals": evaluate_goals(points, dtypes, threads, peaks, quick=args.quick),
+    }
+
+
+def _base(workload, dtype, batch, backend, device, kind):
+    return {
+        "workload": kind,
         "net": workload.name,
         "sizes": list(workload.sizes),
         "architecture": workload.architecture.to_dict(),
@@ -213,43 +264,82 @@ def _measure_one(
         "dtype": dtype.name,
         "batch": batch,
     }
+
+
+def _measure_forward(nets, workload, dtype, batch, backend, device, x, reference, threads, run_time, peaks):
+    base = _base(workload, dtype, batch, backend, device, "forward")
     gflop = workload.flops_per_sample() * batch / 1e9
     if device == "cpu" and gflop > CPU_GFLOP_LIMIT:
         detail = f"skipped: {gflop:.0f} GFLOP per call is more than the CPU limit of {CPU_GFLOP_LIMIT}"
         return [{**base, "threads": t, "status": "skipped", "detail": detail} for t in threads]
-    try:
-        prepared = nets.prepare(backend, device, x)
-        check = _check(prepared.output(), reference, bound, bound_ref, f"{backend}@{device}")
-    except Unavailable as reason:
-        return [{**base, "threads": t, "status": "unavailable", "detail": str(reason)} for t in threads]
-    if not check.passed:
-        detail = f"computes something else: max |diff| {check.max_abs_diff:.3g} vs tolerance {check.max_tolerance:.3g}"
-        return [{**base, "threads": t, "status": "wrong", "detail": detail} for t in threads]
+    checked = nets.checked(backend, device, x, reference)
+    if checked.status != "ok":
+        return [{**base, "threads": t, "status": checked.status, "detail": checked.detail} for t in threads]
+    prepared = checked.prepared
     records = []
     for count in threads:
         timing = measure(prepared.fn, threads=count, min_run_time=run_time, context=prepared.context)
-        flops = workload.flops_per_sample() * batch / timing.median_s
         moved = workload.bytes_per_sample(dtype.itemsize) * batch / timing.median_s
-        peak = _peak(peaks, "matmul", device, count, dtype.name)
         bandwidth = _peak(peaks, "bandwidth", device, count)
         records.append(
             {
                 **base,
+                **_timed(
+                    timing,
+                    workload.flops_per_sample() * batch,
+                    batch,
+                    _peak(peaks, "matmul", device, count, dtype.name),
+                ),
                 "threads": count,
-                "status": "ok",
                 "detail": prepared.detail,
-                "median_s": timing.median_s,
-                "iqr_s": timing.iqr_s,
-                "runs": timing.runs,
-                "samples_per_s": batch / timing.median_s,
-                "gflops": flops / 1e9,
-                "peak_fraction": flops / 1e9 / peak if peak else None,
                 "gbytes_per_s": moved / 1e9,
                 "bandwidth_fraction": moved / 1e9 / bandwidth if bandwidth else None,
+                "check_ratio": checked.ratio,
+            }
+        )
+    return records
+
+
+def _measure_training(trainers, workload, dtype, batch, backend, threads, run_time, peaks):
+    base = _base(workload, dtype, batch, backend, "cpu", "training")
+    flops = workload.training_flops_per_sample() * batch
+    if flops / 1e9 > CPU_GFLOP_LIMIT:
+        detail = f"skipped: {flops / 1e9:.0f} GFLOP per step is more than the CPU limit of {CPU_GFLOP_LIMIT}"
+        return [{**base, "threads": t, "status": "skipped", "detail": detail} for t in threads]
+    x, target = trainers.data(batch)
+    check = trainers.check(batch, x, target)[backend]
+    if check.status != "ok":
+        return [{**base, "threads": t, "status": check.status, "detail": check.detail} for t in threads]
+    prepared = trainers.prepare(backend, x, target)
+    records = []
+    for count in threads:
+        prepared.reset()  # every measurement starts from the same weights and a fresh optimizer
+        timing = measure(prepared.fn, threads=count, min_run_time=run_time, context=prepared.context)
+        records.append(
+            {
+                **base,
+                **_timed(timing, flops, batch, _peak(peaks, "matmul", "cpu", count, dtype.name)),
+                "threads": count,
+                "detail": f"{prepared.detail}; {check.detail}",
+                "loss": trainers.loss,
                 "check_ratio": check.ratio,
             }
         )
     return records
+
+
+def _timed(timing, flops, batch, peak):
+    return {
+        "status": "ok",
+        "median_s": timing.median_s,
+        "iqr_s": timing.iqr_s,
+        "runs": timing.runs,
+        "timing": "blocks of Timer.blocked_autorange: seconds per call in each",
+        "times_s": list(timing.times_s),
+        "samples_per_s": batch / timing.median_s,
+        "gflops": flops / timing.median_s / 1e9,
+        "peak_fraction": flops / timing.median_s / 1e9 / peak if peak else None,
+    }
 
 
 def _peak(peaks, kind, device, threads, dtype=None):
@@ -266,18 +356,29 @@ def main(argv=None):
     return run_command(lambda: _main(argv), "python -m benchmarks")
 
 
-def _main(argv):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    args.argv = argv
+def _check_options(parser, args):
+    """Every combination of options that cannot be run, refused now in one line (status 2), before any work."""
+    if args.goals:
+        for name in PLAN_OPTIONS:
+            if getattr(args, name) is not None:
+                parser.error(
+                    f"argument --{name}: --goals measures its own nets, batches and backends on the CPU "
+                    "(it takes --quick, --dtypes, --threads, --rounds, --min-run-time, --seed and --out)"
+                )
+    elif args.rounds is not None:
+        parser.error("argument --rounds: paired rounds are what --goals measures; add --goals")
+    if args.activation is not None and not args.sizes:
+        parser.error("argument --activation: it is the activation of --sizes; give --sizes too")
     if args.devices and "cuda" in args.devices and not torch.cuda.is_available():
         parser.error("argument --devices: CUDA is not available on this machine")
-    chosen = [WORKLOADS[name] for name in (args.nets or ([] if args.sizes else list(WORKLOADS)))]
-    chosen += [Workload("custom", Architecture.mlp(args.sizes, args.activation))] if args.sizes else []
+    try:
+        chosen = _workloads(args)
+    except ValueError as error:  # an Architecture that cannot be (what --sizes and --activation say together)
+        parser.error(f"argument --activation: {error}")
     for batch in args.batches or ():
         for workload in chosen:
             if workload.flops_per_sample() * batch > CPU_GFLOP_LIMIT * 1e9:
-                continue  # such a call is skipped on the CPU, not run
+                continue  # such a call (and its training step) is skipped on the CPU, not run
             try:  # every layer's output, in each backend (a few of them held at once), in float64
                 fits_in_memory(8 * batch * sum(workload.sizes) * 4, f"a batch of {batch} of the {workload.name} net")
             except ValueError as error:
@@ -288,10 +389,21 @@ def _main(argv):
             check_target(args.out / name)
     except OSError as error:
         parser.error(f"argument --out: {error}")
+
+
+def _main(argv):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    args.argv = argv
+    _check_options(parser, args)
     started = time.monotonic()
-    document = run(args)
+    document = run_goals(args) if args.goals else run(args)
     document["seconds"] = round(time.monotonic() - started, 1)
-    print(table(document["records"], document["peaks"], document["goals"], document["machine"]))
+    document["machine"]["load_average_end"] = load_average()  # this run counts about 1 of it
+    if args.goals:
+        print(goal_table(document["goals"], document["peaks"], document["machine"]))
+    else:
+        print(table(document["records"], document["peaks"], document["machine"]))
     write_json(args.out / "benchmarks.json", document)
     write_plot(args.out / "benchmarks.png", document["records"], document["machine"])
     print(f"\nwrote {args.out / 'benchmarks.json'} and {args.out / 'benchmarks.png'} ({document['seconds']} s)")

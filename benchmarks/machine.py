@@ -3,6 +3,7 @@
 import os
 import platform
 import re
+import subprocess
 from datetime import datetime, timezone
 
 import numpy as np
@@ -11,7 +12,7 @@ from threadpoolctl import threadpool_info
 
 from .timing import measure
 
-__all__ = ["describe_machine", "measure_peaks"]
+__all__ = ["describe_machine", "load_average", "measure_peaks", "source_revision"]
 
 
 def _cpu_model():
@@ -51,7 +52,51 @@ def describe_machine(threads):
         "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
         "cuda": torch.version.cuda if torch.cuda.is_available() else None,
         "tf32_matmul": bool(torch.cuda.is_available() and torch.backends.cuda.matmul.allow_tf32),
+        "load_average": load_average(),
     }
+
+
+def load_average():
+    """The 1-minute load average (others' work on a shared machine, and this run's own), None where unknown."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except (AttributeError, OSError):
+        return None
+
+
+def source_revision():
+    """``{"git_commit": ..., "git_dirty": ...}`` of the source being measured; both None outside a git checkout.
+
+    Only a checkout whose top folder is this source's own counts (an installed
+    copy inside some other repository is not that repository's commit).
+    ``git_dirty`` says whether tracked files differ from that commit: then the
+    figures are of the changed code. Never fails: no git, a timeout or any
+    error gives None. Reads only (``--no-optional-locks``: not even git's index cache is rewritten).
+    """
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    unknown = {"git_commit": None, "git_dirty": None}
+    if not os.path.exists(os.path.join(root, ".git")):
+        return unknown
+    try:
+
+        def git(*args):
+            return subprocess.run(
+                ["git", "--no-optional-locks", "-C", root, *args],
+                capture_output=True,
+                text=True,
+                timeout=10,
+                check=True,
+            ).stdout.strip()
+
+        if os.path.realpath(git("rev-parse", "--show-toplevel")) != os.path.realpath(root):
+            return unknown
+        commit = git("rev-parse", "HEAD")
+        if not re.fullmatch(r"[0-9a-f]{40,64}", commit):
+            return unknown
+        dirty = bool(git("status", "--porcelain", "--untracked-files=no"))
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return unknown
+    return {"git_commit": commit, "git_dirty": dirty}
 
 
 def measure_peaks(devices, dtypes, threads, *, quick):

@@ -4,7 +4,7 @@ from dataclasses import dataclass
 
 from scratchnet.architecture import Architecture
 
-__all__ = ["Workload", "WORKLOADS", "BATCHES", "QUICK_BATCHES"]
+__all__ = ["Workload", "WORKLOADS", "BATCHES", "QUICK_BATCHES", "TRAINING_BATCHES", "QUICK_TRAINING_BATCHES"]
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,17 @@ class Workload:
             2 * layer.in_features * layer.out_features + layer.out_features * layer.bias
             for layer in self.architecture.layers
         )
+
+    def training_flops_per_sample(self):
+        """One training step, the usual estimate: the forward's products three times (forward, ``dx``, ``dW``).
+
+        Losses, activations and the optimizer's elementwise work are not counted.
+        """
+        return 3 * self.flops_per_sample()
+
+    def io_bytes_per_sample(self, itemsize):
+        """What an inference call cannot avoid moving: read the input, write the output."""
+        return itemsize * (self.sizes[0] + self.sizes[-1])
 
     def bytes_per_sample(self, itemsize):
         """Memory traffic of a layer-by-layer pass: read the input, write the output, and write
@@ -52,3 +63,7 @@ BATCHES = {
     "custom": (1, 16, 256, 4096, 65536),
 }
 QUICK_BATCHES = {"article": (1, 64, 4096, 65536), "wide": (1, 16), "custom": (1, 256, 4096)}
+
+#: Batch sizes of the training workload (one full step: forward, loss, backward, Adam).
+TRAINING_BATCHES = {"article": (1, 4, 256, 4096, 65536), "wide": (1, 64), "custom": (4, 256, 4096)}
+QUICK_TRAINING_BATCHES = {"article": (4, 256), "wide": (), "custom": (4, 256)}

@@ -351,13 +351,13 @@ def test_one_side_nan_in_training_is_a_failure(monkeypatch):
     x, target = gate_data("xor")
     net = scratchnet.Net(rng=0)
     theirs = twin(net)
-    real = scratchnet.optim.Adam._update
+    real = scratchnet.optim.Adam._rule  # the arithmetic both of Adam's paths (flat, per parameter) run
 
-    def poisoned(self, param, state):
-        real(self, param, state)
-        param.data.flat[0] = np.nan
+    def poisoned(self, p, grad, moments, step):
+        real(self, p, grad, moments, step)
+        p.flat[0] = np.nan
 
-    monkeypatch.setattr(scratchnet.optim.Adam, "_update", poisoned)
+    monkeypatch.setattr(scratchnet.optim.Adam, "_rule", poisoned)
     report = compare_training(net, theirs, x, target, optimizer="adam", lr=0.05, steps=3)
     assert not report.passed and report.worst.ratio == np.inf
 
