@@ -8,8 +8,6 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch.utils.benchmark import Timer
 
-from scratchnet.inference import use_threads
-
 __all__ = ["Timing", "measure"]
 
 
@@ -26,10 +24,10 @@ class Timing:
 def measure(fn, *, threads, min_run_time, context=nullcontext, warmup=2):
     """Time ``fn()``: up to ``warmup`` calls, then ``Timer.blocked_autorange``; medians and IQR over blocks.
 
-    ``threads`` caps torch's intra-op threads (the Timer sets them), every
-    BLAS/OpenMP pool NumPy uses (threadpoolctl) and the threads
-    ``scratchnet.infer`` cuts a large batch into (``use_threads``), so NumPy,
-    scratchnet and torch run with the same number of threads. The Timer synchronizes CUDA before
+    ``threads`` caps both torch's intra-op threads (the Timer sets them) and
+    every BLAS/OpenMP pool NumPy uses (threadpoolctl), so NumPy and torch run
+    with the same number of threads. (``scratchnet.infer`` runs on one: a
+    thread pool over its chunks was tried and made it slower here, 0.8x.) The Timer synchronizes CUDA before
     reading the clock. ``context`` (e.g. ``torch.inference_mode``) is entered
     around the warm-up and the measurement, not inside the timed statement.
 
@@ -39,7 +37,7 @@ def measure(fn, *, threads, min_run_time, context=nullcontext, warmup=2):
     ``min_run_time``; then it times at least one more). ``warmup=0`` relies on
     that alone, as the later rounds of ``benchmarks.goals`` do.
     """
-    with threadpool_limits(limits=threads), use_threads(threads), context():
+    with threadpool_limits(limits=threads), context():
         previous = torch.get_num_threads()
         torch.set_num_threads(threads)
         try:

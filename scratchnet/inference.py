@@ -38,11 +38,6 @@ ReLU here is ``np.maximum``, which turns -0.0 into +0.0 (``forward`` keeps
 layer.
 """
 
-import contextlib
-import contextvars
-from collections.abc import Iterator
-from concurrent.futures import ThreadPoolExecutor
-
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
 
@@ -51,7 +46,7 @@ from .architecture import architecture_of
 from .checks import as_input
 from .module import Module
 
-__all__ = ["infer", "threads", "use_threads"]
+__all__ = ["infer"]
 
 #: Target size of one chunk's activation buffer: small enough to stay in L2 cache.
 CHUNK_BYTES = 2**17
@@ -95,11 +90,7 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     widths += [last.out_features] if steps[-1][1] is not _identity_ else []
     width = max(widths, default=1)
     chunk = min(max(CHUNK_BYTES // (width * x.dtype.itemsize), MIN_CHUNK), max(rows.shape[0], 1))
-    parts = _parts(rows.shape[0], chunk)
-    if len(parts) == 1:
-        _rows(steps, rows, y, width, chunk)
-    else:  # each thread its own rows and buffers: BLAS and the ufuncs release the GIL on chunks this size
-        list(_pool().map(lambda part: _rows(steps, rows[part], y[part], width, chunk), parts))
+    _rows(steps, rows, y, width, chunk)
     return y.reshape(lead + (last.out_features,))
 
 
@@ -135,57 +126,6 @@ def _small_batch(steps, x):
 
 #: At most this many rows go through ``_small_batch``.
 SMALL_BATCH = 512
-
-
-def threads() -> int:
-    """How many threads ``infer`` cuts a large batch into: ``use_threads(n)``'s, else 1.
-
-    One by default: measured on the 2-core machine here, two threads did not
-    make the article's net faster (0.6x to 1.1x at 65536 to 1048576 rows:
-    NumPy holds the GIL in part of its calls, and the chunks are memory-bound),
-    so a second thread is something to ask for and measure, not a default.
-    """
-    chosen = _THREADS.get()
-    return 1 if chosen is None else chosen
-
-
-@contextlib.contextmanager
-def use_threads(count: int) -> Iterator[None]:
-    """``with use_threads(1): infer(net, x)``: the thread count of ``infer`` in this block (and this thread).
-
-    The benchmarks give ``infer`` the same count as torch and NumPy's BLAS.
-    """
-    if isinstance(count, bool) or not isinstance(count, int) or count < 1:
-        raise ValueError(f"a thread count is an integer >= 1, got {count!r}")
-    token = _THREADS.set(count)
-    try:
-        yield
-    finally:
-        _THREADS.reset(token)
-
-
-_THREADS: contextvars.ContextVar[int | None] = contextvars.ContextVar("scratchnet_infer_threads", default=None)
-#: A thread gets at least this many rows: fewer, and starting it costs more than it saves.
-MIN_ROWS_PER_THREAD = 32768
-
-
-def _parts(n, chunk):
-    """Slices cutting ``n`` rows into one contiguous part per thread, each a whole number of chunks."""
-    count = min(threads(), max(1, n // MIN_ROWS_PER_THREAD))
-    chunks = -(-n // chunk)
-    per = -(-chunks // count) * chunk
-    return [slice(start, min(start + per, n)) for start in range(0, n, per)]
-
-
-_POOL: list = []
-
-
-def _pool():
-    """One thread pool for every ``infer`` call, grown to ``threads()`` workers when asked for more."""
-    count = threads()
-    if not _POOL or _POOL[0]._max_workers < count:
-        _POOL[:] = [ThreadPoolExecutor(max_workers=count, thread_name_prefix="scratchnet-infer")]
-    return _POOL[0]
 
 
 def _plan(net):

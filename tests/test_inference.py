@@ -128,24 +128,6 @@ def test_a_huge_batch_allocates_only_chunks():
     assert peak_extra(net, x) <= 2 * width * chunk * itemsize + 4096  # two chunk buffers, whatever the batch
 
 
-@pytest.mark.parametrize("batch", [65536 + 17, 3 * 32768])
-def test_threads_give_the_same_values_within_the_same_memory(batch):
-    """Cut into one part per thread: the same rows, the same arithmetic, so the very same values; each thread
-    holds two chunk buffers, still within two activation-sized buffers."""
-    net = scratchnet.MLP((3, 8, 8, 2), "tanh", rng=0)
-    x = unsaturated_inputs(0, (batch, 3), np.float32)
-    with inference.use_threads(1):
-        alone = scratchnet.infer(net, x)
-    with inference.use_threads(2):
-        assert inference.threads() == 2
-        np.testing.assert_array_equal(scratchnet.infer(net, x), alone)
-        assert peak_extra(net, x) <= 2 * batch * 8 * 4 + 4096
-    assert inference.threads() == 1
-    with pytest.raises(ValueError, match="a thread count is an integer >= 1, got 0"):
-        with inference.use_threads(0):
-            pass
-
-
 def test_small_batches_take_the_batch_major_path_with_the_same_values():
     net = scratchnet.MLP((2, 4, 4, 1), "relu", rng=0)
     x = unsaturated_inputs(0, (inference.SMALL_BATCH + 1, 2), np.float32)
