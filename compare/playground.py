@@ -14,10 +14,13 @@ app = marimo.App(width="medium", app_title="scratchnet playground")
 
 @app.cell
 def _():
+    import base64
+    import io
     import time
 
     import marimo as mo
     import numpy as np
+    from matplotlib.contour import ContourSet
     from matplotlib.figure import Figure
 
     from compare import live
@@ -26,11 +29,22 @@ def _():
 
     EPOCHS_PER_TICK = 2  # training epochs of both twins per 0.1 s tick of the timer, while it runs
 
+    def live_picture(figure):
+        """The live panel's figure as an inline PNG at 90 dpi: marimo's own rendering (twice the pixels, a tight
+        bounding box) would double the redraw, and a file it serves can be gone before the browser asks."""
+        buffer = io.BytesIO()
+        figure.savefig(buffer, format="png", dpi=90)
+        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        return mo.Html(f"<img src='data:image/png;base64,{encoded}' style='max-width: 100%'>")
+
     def panel(name, content):
         """A panel of the page, with an id the browser test (and its screenshots) find it by."""
         return mo.Html(f"<div id='panel-{name}'>{content.text}</div>")
 
-    return ACTIVATION_NAMES, EPOCHS_PER_TICK, Figure, OUTPUT_ONLY, figures, live, mo, np, panel, time
+    return (
+        ACTIVATION_NAMES, ContourSet, EPOCHS_PER_TICK, Figure, OUTPUT_ONLY, figures, live, live_picture, mo, np, panel,
+        time,
+    )  # fmt: skip
 
 
 @app.cell
@@ -135,8 +149,9 @@ def _(Figure, figures, line_b, line_w1, line_w2, live, mo, np, panel):
             [
                 mo.md("## 2. The bias is the intercept"),
                 mo.md(
-                    "In `2x + 3` the 3 is the **bias**: the article calls it the *section* (the intercept, where the "
-                    "line crosses the axis). A 2-input neuron draws the line `w1 x1 + w2 x2 + b = 0` between its two "
+                    "In `2x + 3` the 3 is the **bias**: the translation calls it the *section* (a word-for-word "
+                    "rendering of the Japanese for *intercept*: where the line crosses the axis). A 2-input neuron "
+                    "draws the line `w1 x1 + w2 x2 + b = 0` between its two "
                     "answers: moving **b** moves the line, moving the **weights** turns it."
                 ),
                 mo.hstack([mo.vstack([line_w1, line_w2, line_b]), mo.as_html(line_picture)]),
@@ -299,24 +314,45 @@ def _(EPOCHS_PER_TICK, get_clicks, set_clicks, set_epoch, train_running, train_s
 
 
 @app.cell
-def _(Figure, figures, get_epoch, hidden_problem, mo, panel, time, train_activation, train_data,
-      train_hidden, train_lr, train_running, train_seed, train_step_button, train_ticker, training):  # fmt: skip
+def _(ContourSet, Figure, figures, get_epoch, hidden_problem, live_picture, mo, np, panel, time, train_activation,
+      train_data, train_hidden, train_lr, train_running, train_seed, train_step_button, train_ticker,
+      training):  # fmt: skip
     get_epoch()
     _started = time.perf_counter()
     _low, _high = training.x.min(axis=0) - 0.5, training.x.max(axis=0) + 0.5
     _boundary = figures.boundary_of(training.net, _low, _high, n=80)
-    training_picture = Figure(figsize=(8.0, 3.4), layout="constrained")
-    _board, _curve = training_picture.subplots(1, 2, width_ratios=(1.1, 1))
-    _image = figures.draw_boundary(_board, _boundary, training.x, training.target, size=30)
-    figures.probability_colourbar(training_picture, _image, _board)
-    _board.set_title(f"epoch {training.epoch}: accuracy {training.accuracy:.0%}\n{_boundary.describe()}", fontsize=10)
-    if training.losses:
-        _curve.plot(training.losses, color=figures.COLOURS["scratchnet"], lw=3, label="scratchnet (by hand)")
-        _curve.plot(training.torch_losses, "--", color=figures.COLOURS["torch"], label="torch twin")
-        _curve.set_yscale("log")
-        _curve.legend(fontsize=8)
-    _curve.set_xlabel("epoch")
-    _curve.set_title("loss (binary cross-entropy)")
+    # One figure per training, kept and updated: making a new one (its axes and ticks) is most of a redraw.
+    _kept = training.__dict__.setdefault("picture", {})
+    if not _kept:
+        _kept["figure"] = Figure(figsize=(8.0, 3.4))  # fixed margins: the automatic layout doubles the redraw
+        _kept["figure"].subplots_adjust(left=0.07, right=0.97, bottom=0.15, top=0.84, wspace=0.3)
+        _kept["board"], _kept["curve"] = _kept["figure"].subplots(1, 2, width_ratios=(1.1, 1))
+        _kept["image"] = figures.draw_boundary(_kept["board"], _boundary, training.x, training.target, size=30)
+        figures.probability_colourbar(_kept["figure"], _kept["image"], _kept["board"])
+        _kept["lines"] = (
+            _kept["curve"].plot([], [], color=figures.COLOURS["scratchnet"], lw=3, label="scratchnet (by hand)")[0],
+            _kept["curve"].plot([], [], "--", color=figures.COLOURS["torch"], label="torch twin")[0],
+        )
+        _kept["curve"].legend(fontsize=8, loc="upper right")
+        _kept["curve"].set_xlabel("epoch")
+        _kept["curve"].set_title("loss (binary cross-entropy)")
+    else:  # the same points and window: new colours, a new p = 0.5 line
+        _kept["image"].set_data(_boundary.probability)
+        for _old in _kept["board"].findobj(ContourSet):
+            _old.remove()
+        if _boundary.drawn:
+            _kept["board"].contour(
+                _boundary.x1, _boundary.x2, _boundary.probability, levels=[0.5], colors="black", linewidths=1.5
+            )
+    _epochs = np.arange(len(training.losses))
+    _kept["lines"][0].set_data(_epochs, training.losses)
+    _kept["lines"][1].set_data(_epochs, training.torch_losses)
+    _kept["curve"].set_xlim(0, max(len(training.losses), 1))
+    _kept["curve"].set_ylim(0, max(training.losses, default=1.0) * 1.05 or 1.0)
+    _kept["board"].set_title(
+        f"epoch {training.epoch}: accuracy {training.accuracy:.0%}\n{_boundary.describe()}", fontsize=10
+    )
+    training_picture = _kept["figure"]
     _dead = training.dead_units()
     _dead_text = (
         "dead ReLU units (output 0 at every point, so they never learn): "
@@ -327,7 +363,10 @@ def _(Figure, figures, get_epoch, hidden_problem, mo, panel, time, train_activat
         else ""
     )
     _difference = training.weight_differences[-1] if training.weight_differences else 0.0
+    _stepped = f"one training step of both twins {training.step_seconds * 1000:.1f} ms, " if training.epoch else ""
+    _picture = live_picture(training_picture)  # drawn to an image here, inside the timing
     draw_seconds = time.perf_counter() - _started
+    _timing = f"{_stepped}drawing this {draw_seconds * 1000:.1f} ms"
     panel(
         "training",
         mo.vstack(
@@ -341,13 +380,11 @@ def _(Figure, figures, get_epoch, hidden_problem, mo, panel, time, train_activat
                 mo.hstack([train_data, train_hidden, train_activation, train_lr, train_seed]),
                 mo.hstack([train_running, train_step_button, train_ticker]),
                 mo.md(f"**{hidden_problem}**") if hidden_problem else mo.md(""),
-                mo.as_html(training_picture),
+                _picture,
                 mo.md(
                     f"epoch <span id='train-epoch'>{training.epoch}</span>, accuracy "
                     f"<span id='train-accuracy'>{training.accuracy:.0%}</span>; largest weight difference from the "
-                    f"torch twin: <span id='train-difference'>{_difference:.3g}</span>. {_dead_text}  \n"
-                    f"one training step of both twins {training.step_seconds * 1000:.1f} ms, "
-                    f"drawing this {draw_seconds * 1000:.1f} ms"
+                    f"torch twin: <span id='train-difference'>{_difference:.3g}</span>. {_dead_text}  \n" + _timing
                 ),
             ]
         ),

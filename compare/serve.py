@@ -72,7 +72,8 @@ def playground_main(argv):
     import uvicorn
 
     app = marimo.create_asgi_app(quiet=True).with_app(path="", root=str(NOTEBOOK)).build()
-    server = uvicorn.Server(uvicorn.Config(app, log_level="warning"))
+    # An open browser tab keeps a websocket: without a limit, stopping (SIGTERM) would wait for it forever.
+    server = uvicorn.Server(uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=2))
     # asyncio warns for every message a closed browser tab can no longer receive: not the user's concern
     logging.getLogger("asyncio").setLevel(logging.ERROR)
     print(f"scratchnet playground: {url}  (Ctrl-C stops it)", flush=True)

@@ -205,6 +205,23 @@ class RawParameter(Base):
         return F.linear(x, self.weight)
 
 
+def hooked(model):
+    model[0].register_forward_hook(lambda module, inputs, output: output * 3)
+    return model
+
+
+class CallOverride(Base):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x)
+
+    def __call__(self, x):
+        return super().__call__(x) * 0
+
+
 class TwoInputs(Base):
     def __init__(self):
         super().__init__()
@@ -231,10 +248,13 @@ class TwoInputs(Base):
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softmax(-1), nn.Linear(2, 2)), "may only follow the last layer"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.Linear(3, 1)), "layers do not chain"),
         (lambda: nn.Conv1d(1, 1, 1), "Conv1d is one of torch's own layers, not an MLP"),
+        (lambda: hooked(nn.Sequential(nn.Linear(2, 2), nn.ReLU())), "its module '0' has a forward hook"),
+        (lambda: CallOverride(), "CallOverride defines its own __call__"),
     ],
     ids=[
         "residual", "branch", "shared", "raw-parameter", "two-inputs", "batchnorm", "dropout-training",
         "softmax-dim-1", "flatten-0", "activation-first", "two-activations", "softmax-inside", "no-chain", "conv",
+        "forward-hook", "own-call",
     ],
 )  # fmt: skip
 def test_what_is_not_an_mlp_is_refused_naming_the_node(make, message):

@@ -248,6 +248,8 @@ def architecture_of(module, purpose="this"):
     ``torch.fx`` (``torchnet.trace``), which refuses, naming the node, what is
     not such a chain (``TypeError``).
     """
+    if isinstance(module, nn.Module):
+        _refuse_hooks(module, purpose)
     if type(module) is nn.Linear:
         return Architecture((_layer(module, None),), "linear")
     if type(module) is nn.Sequential and _is_plain_chain(module):
@@ -259,6 +261,18 @@ def architecture_of(module, purpose="this"):
     from .trace import traced_architecture  # torch.fx is imported only when a model needs it
 
     return traced_architecture(module, purpose)
+
+
+def _refuse_hooks(module, purpose):
+    """A forward hook, a forward pre-hook or an own ``__call__`` changes what a module computes without its
+    ``forward`` saying so: no description read from the modules (or traced from ``forward``) would be true."""
+    for name, part in module.named_modules():
+        where = f"its module {name!r}" if name else type(module).__name__
+        if part._forward_hooks or part._forward_pre_hooks:
+            raise TypeError(f"{purpose} refuses {type(module).__name__}: {where} has a forward hook, which changes "
+                            "what it computes outside forward")  # fmt: skip
+        if type(part).__call__ is not nn.Module.__call__:
+            raise TypeError(f"{purpose} refuses {type(module).__name__}: {where} defines its own __call__")
 
 
 def _is_plain_chain(sequential):
