@@ -32,9 +32,9 @@ def _():
     def live_picture(figure):
         """The live panel's figure as an inline PNG at 90 dpi: marimo's own rendering (twice the pixels, a tight
         bounding box) would double the redraw, and a file it serves can be gone before the browser asks."""
-        buffer = io.BytesIO()
-        figure.savefig(buffer, format="png", dpi=90)
-        encoded = base64.b64encode(buffer.getvalue()).decode("ascii")
+        memory = io.BytesIO()  # in memory: no file is written
+        figure.savefig(memory, format="png", dpi=90)
+        encoded = base64.b64encode(memory.getvalue()).decode("ascii")
         return mo.Html(f"<img src='data:image/png;base64,{encoded}' style='max-width: 100%'>")
 
     def panel(name, content):
