@@ -1,5 +1,6 @@
 """Command-line helpers shared by ``python -m scratchnet``, ``python -m compare`` and ``python -m benchmarks``."""
 
+import _thread
 import argparse
 import contextlib
 import math
@@ -7,6 +8,7 @@ import os
 import signal
 import sys
 import tempfile
+import threading
 
 from .checks import check_count, check_sizes, printable
 
@@ -211,6 +213,19 @@ def launch(prog, load_main, extra, requires):
     return main()
 
 
+def _interrupt_again(unraisable):
+    """A Ctrl-C that lands in a finalizer (a weakref callback, a ``__del__``) cannot be raised there: Python
+    prints "Exception ignored" with a traceback and goes on. Deliver it again to the main thread instead,
+    where ``run_command`` says it in one line; anything else is printed as Python would."""
+    if isinstance(unraisable.exc_value, KeyboardInterrupt):
+        # From another thread, a moment later: raised now, it would land in this hook again.
+        timer = threading.Timer(0.05, _thread.interrupt_main)
+        timer.daemon = True
+        timer.start()
+        return
+    sys.__unraisablehook__(unraisable)
+
+
 def run_command(main, prog):
     """Run ``main()`` as a command: Ctrl-C is one line and status 130, a closed pipe ends it quietly (141).
 
@@ -220,6 +235,7 @@ def run_command(main, prog):
     """
     if sys.stdout is None:  # started with stdout closed (command >&-): nothing is shown, nothing breaks
         sys.stdout = open(os.devnull, "w")
+    sys.unraisablehook = _interrupt_again
     try:
         status = main()
         sys.stdout.flush()
