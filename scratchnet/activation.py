@@ -86,9 +86,6 @@ class _Configured(Module):
     def extra_repr(self):
         return ", ".join(f"{key}={getattr(self, key)!r}" for key in Activation(self.name).kwargs)
 
-    def settings(self):
-        return {key: getattr(self, key) for key in Activation(self.name).kwargs}
-
 
 class LeakyReLU(_Configured):
     """``x`` where x > 0, else ``negative_slope * x`` (default 0.01), elementwise. Shape: ``(*)`` -> ``(*)``."""
