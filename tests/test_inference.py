@@ -40,7 +40,7 @@ def test_infer_equals_forward_within_the_derived_bound(arch, batch_shape, seed):
 
 
 @pytest.mark.parametrize("activation", scratchnet.ACTIVATION_NAMES)
-@pytest.mark.parametrize("batch", [2 * 8192 + 3, 3 * 1024 + 1])
+@pytest.mark.parametrize("batch", [40_003, 2 * 8192 + 3, 3 * 1024 + 1])
 def test_many_chunks_and_a_ragged_last_one(activation, batch):
     between = "relu" if activation in OUTPUT_ONLY else activation  # softmax follows the last layer only
     net = scratchnet.MLP((3, 4, 5, 2), between, output_activation=activation, rng=0)
@@ -110,7 +110,7 @@ def peak_extra(net, x):
 
 
 @pytest.mark.parametrize("sizes", [(2, 4, 4, 1), (16, 64, 32, 4)])
-@pytest.mark.parametrize("batch", [1, 2, 16, 256, 1000, 4096, 20000])
+@pytest.mark.parametrize("batch", [1, 2, 16, 256, 1000, 4096, 10_241, 20000])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_memory_at_most_two_activation_buffers(sizes, batch, dtype):
     """Beyond the output: two activation-sized buffers at most, plus 4 KiB of Python objects (array headers)."""
@@ -120,17 +120,33 @@ def test_memory_at_most_two_activation_buffers(sizes, batch, dtype):
     assert peak_extra(net, x) <= 2 * activation + 4096
 
 
-def test_a_huge_batch_allocates_only_chunks():
+@pytest.mark.parametrize("batch", [200_000, 1_000_000])
+def test_a_huge_batch_allocates_only_chunks(batch):
     net = scratchnet.Net(rng=0)
-    x = unsaturated_inputs(0, (200_000, 2), np.float32)
-    width, itemsize = 4, 4
-    chunk = inference.CHUNK_BYTES // (width * itemsize)  # rows per chunk
-    assert peak_extra(net, x) <= 2 * width * chunk * itemsize + 4096  # two chunk buffers, whatever the batch
+    x = unsaturated_inputs(0, (batch, 2), np.float32)
+    # All the buffers together fill CHUNK_BYTES, whatever the batch; the folded weights are 4x3, 4x5 and 1x5 values;
+    # the chunks' views are Python objects, a little over 4 KiB of them.
+    assert peak_extra(net, x) <= inference.CHUNK_BYTES + (12 + 20 + 5) * 4 + inference.OBJECT_BYTES
 
 
-def test_small_batches_take_the_batch_major_path_with_the_same_values():
-    net = scratchnet.MLP((2, 4, 4, 1), "relu", rng=0)
-    x = unsaturated_inputs(0, (inference.SMALL_BATCH + 1, 2), np.float32)
-    small, chunked = scratchnet.infer(net, x[:-1]), scratchnet.infer(net, x)[:-1]
-    assert_within_bound(net, x[:-1], small)
-    np.testing.assert_allclose(small, chunked, rtol=1e-6, atol=1e-7)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_the_lean_path_and_the_chunks_agree_at_their_border(dtype):
+    """Rows up to LEAN_BYTES of activation go through fresh arrays, more through the chunks (folded biases)."""
+    net = scratchnet.MLP((2, 4, 4, 1), "relu", dtype=dtype, rng=0)
+    lean = inference.LEAN_BYTES // (4 * np.dtype(dtype).itemsize)
+    x = unsaturated_inputs(0, (lean + 1, 2), dtype)
+    few, chunked = scratchnet.infer(net, x[:-1]), scratchnet.infer(net, x)[:-1]
+    assert_within_bound(net, x[:-1], few)
+    assert_within_bound(net, x, scratchnet.infer(net, x))
+    np.testing.assert_allclose(few, chunked, rtol=1e-5, atol=1e-6)
+
+
+def test_changed_weights_are_seen_by_the_folded_chunks():
+    """The folded ``[W | b]`` is built at every call: a weight changed in place between calls is used."""
+    net = scratchnet.Net(rng=0)
+    x = unsaturated_inputs(0, (50_000, 2), np.float32)
+    before = scratchnet.infer(net, x)
+    net.fc2.bias.data[...] += 1
+    after = scratchnet.infer(net, x)
+    assert not np.array_equal(before, after)
+    assert_within_bound(net, x, after)
