@@ -143,3 +143,37 @@ def test_adam_on_one_flat_vector_is_the_per_parameter_rule_bit_for_bit():
     assert flat_net.fc1.weight.data[0, 0] != 0 and np.shares_memory(
         flat_net.fc1.weight.data, flat._flat_arrays["values"]
     )
+
+
+@pytest.mark.parametrize("settings", [{}, {"amsgrad": True, "weight_decay": 0.1}, {"maximize": True}])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_adam_block_by_block_gives_the_bits_of_one_pass(monkeypatch, settings, dtype):
+    """Large parameters are updated in cache-sized blocks (``BLOCK_BYTES``); with blocks of 3 values, on the flat
+    path and on the per-parameter path, the same bits as one pass over each array."""
+    rng = np.random.default_rng(1)
+    grads = [[rng.standard_normal(p.shape).astype(dtype) for p in scratchnet.Net(dtype=dtype).parameters()]
+             for _ in range(3)]  # fmt: skip
+    results, rule = [], optim.Adam._rule
+    for block_bytes in (3 * np.dtype(dtype).itemsize, 2**30):
+        monkeypatch.setattr(optim, "BLOCK_BYTES", block_bytes)
+        calls: list[int] = []
+
+        def counted(self, p, *rest, calls=calls):
+            calls.append(p.size)
+            return rule(self, p, *rest)
+
+        monkeypatch.setattr(optim.Adam, "_rule", counted)
+        for missing in (None, 0):  # every gradient (the flat path), or the first one missing (per parameter)
+            net = scratchnet.Net(dtype=dtype, rng=0)
+            adam = optim.Adam(net.parameters(), lr=0.1, **settings)
+            for step_grads in grads:
+                for number, (param, grad) in enumerate(zip(net.parameters(), step_grads)):
+                    param.grad = None if number == missing else grad.copy()
+                adam.step()
+            results.append([p.data.copy() for p in net.parameters()])
+        assert max(calls) <= 3 if block_bytes < 100 else max(calls) > 3
+    blocked_flat, blocked_alone, whole_flat, whole_alone = results
+    for a, b in zip(blocked_flat, whole_flat):
+        np.testing.assert_array_equal(a, b)
+    for a, b in zip(blocked_alone, whole_alone):
+        np.testing.assert_array_equal(a, b)
