@@ -8,6 +8,8 @@ import torch
 from threadpoolctl import threadpool_limits
 from torch.utils.benchmark import Timer
 
+import scratchnet
+
 __all__ = ["Timing", "measure"]
 
 
@@ -24,10 +26,10 @@ class Timing:
 def measure(fn, *, threads, min_run_time, context=nullcontext, warmup=2):
     """Time ``fn()``: up to ``warmup`` calls, then ``Timer.blocked_autorange``; medians and IQR over blocks.
 
-    ``threads`` caps both torch's intra-op threads (the Timer sets them) and
-    every BLAS/OpenMP pool NumPy uses (threadpoolctl), so NumPy and torch run
-    with the same number of threads. (``scratchnet.infer`` runs on one: a
-    thread pool over its chunks was tried and made it slower here, 0.8x.) The Timer synchronizes CUDA before
+    ``threads`` caps torch's intra-op threads (the Timer sets them), every
+    BLAS/OpenMP pool NumPy uses (threadpoolctl) and ``scratchnet.infer``'s own
+    (``scratchnet.set_num_threads``), so NumPy, scratchnet and torch run with
+    the same number of threads. The Timer synchronizes CUDA before
     reading the clock. ``context`` (e.g. ``torch.inference_mode``) is entered
     around the warm-up and the measurement, not inside the timed statement.
 
@@ -38,8 +40,9 @@ def measure(fn, *, threads, min_run_time, context=nullcontext, warmup=2):
     that alone, as the later rounds of ``benchmarks.goals`` do.
     """
     with threadpool_limits(limits=threads), context():
-        previous = torch.get_num_threads()
+        previous, previous_scratch = torch.get_num_threads(), scratchnet.get_num_threads()
         torch.set_num_threads(threads)
+        scratchnet.set_num_threads(threads)
         try:
             started = time.perf_counter()
             for _ in range(warmup):
@@ -51,4 +54,5 @@ def measure(fn, *, threads, min_run_time, context=nullcontext, warmup=2):
             )
         finally:
             torch.set_num_threads(previous)
+            scratchnet.set_num_threads(previous_scratch)
     return Timing(measurement.median, measurement.iqr, len(measurement.times), tuple(measurement.times))

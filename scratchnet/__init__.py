@@ -27,7 +27,7 @@ from .activation import (
 from .architecture import ACTIVATION_NAMES, Activation, Architecture, Layer
 from .autograd import BackwardError, is_grad_enabled, no_grad
 from .gradcheck import gradcheck
-from .inference import infer
+from .inference import get_num_threads, infer, set_num_threads
 from .linear import Linear
 from .loss import BCEWithLogitsLoss, MSELoss
 from .module import IncompatibleKeys, Module, Parameter, StateDictError
@@ -69,8 +69,10 @@ __all__ = [
     "checkpoint",
     "functional",
     "gradcheck",
+    "get_num_threads",
     "infer",
     "is_grad_enabled",
     "no_grad",
     "optim",
+    "set_num_threads",
 ]

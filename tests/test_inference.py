@@ -120,13 +120,68 @@ def test_memory_at_most_two_activation_buffers(sizes, batch, dtype):
     assert peak_extra(net, x) <= 2 * activation + 4096
 
 
+@pytest.mark.parametrize("threads", [1, 2, 3])
 @pytest.mark.parametrize("batch", [200_000, 1_000_000])
-def test_a_huge_batch_allocates_only_chunks(batch):
+def test_a_huge_batch_allocates_only_chunks(batch, threads, monkeypatch):
+    monkeypatch.setattr(inference, "_threads", threads)
     net = scratchnet.Net(rng=0)
     x = unsaturated_inputs(0, (batch, 2), np.float32)
-    # All the buffers together fill CHUNK_BYTES, whatever the batch; the folded weights are 4x3, 4x5 and 1x5 values;
-    # the chunks' views are Python objects, a little over 4 KiB of them.
-    assert peak_extra(net, x) <= inference.CHUNK_BYTES + (12 + 20 + 5) * 4 + inference.OBJECT_BYTES
+    # All the buffers together fill CHUNK_BYTES (THREAD_CHUNK_BYTES per thread), whatever the batch; the folded
+    # weights are 4x3, 4x5 and 1x5 values (per thread); the chunks' views are Python objects, about 4 KiB a thread.
+    buffers = inference.CHUNK_BYTES if threads == 1 else threads * inference.THREAD_CHUNK_BYTES
+    assert peak_extra(net, x) <= buffers + threads * ((12 + 20 + 5) * 4 + inference.OBJECT_BYTES)
+
+
+@pytest.mark.parametrize("activation", ["relu", "sigmoid", "gelu"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_threads_give_the_same_bits_as_one(monkeypatch, activation, dtype):
+    """Each row's arithmetic is the same whichever thread and chunk computes it: threads change no bit.
+    A batch of 1.2 million rows is cut into 2 or 3 parts (uneven, ragged last chunks)."""
+    net = scratchnet.MLP((3, 6, 5, 2), activation, dtype=dtype, rng=0)
+    x = unsaturated_inputs(2, (1_200_001, 3), dtype)
+    monkeypatch.setattr(inference, "_threads", 1)
+    alone = scratchnet.infer(net, x)
+    original, parts = inference._chunks, []
+
+    def counted(steps, rows, y, layout):
+        parts.append(len(rows))
+        original(steps, rows, y, layout)
+
+    monkeypatch.setattr(inference, "_chunks", counted)
+    for threads in (2, 3):
+        monkeypatch.setattr(inference, "_threads", threads)
+        parts.clear()
+        np.testing.assert_array_equal(scratchnet.infer(net, x), alone)
+        assert len(parts) == threads and sum(parts) == len(x)
+
+
+def test_set_num_threads_checks_its_argument():
+    before = scratchnet.get_num_threads()
+    try:
+        scratchnet.set_num_threads(np.int64(3))
+        assert scratchnet.get_num_threads() == 3
+        for bad, error in [(0, ValueError), (-1, ValueError), (1.5, TypeError), (True, TypeError), ("2", TypeError)]:
+            with pytest.raises(error, match="set_num_threads needs"):
+                scratchnet.set_num_threads(bad)
+            assert scratchnet.get_num_threads() == 3  # unchanged
+    finally:
+        scratchnet.set_num_threads(before)
+
+
+def test_a_failing_part_raises_in_the_caller_after_every_part_has_finished(monkeypatch):
+    monkeypatch.setattr(inference, "_threads", 2)
+    finished = []
+
+    def chunks(steps, rows, y, layout):
+        if rows.base is not None and rows[0, 0] != x[0, 0]:  # the second part, in the pool
+            raise MemoryError("no room for this part")
+        finished.append(len(rows))
+
+    x = unsaturated_inputs(0, (1_000_000, 2), np.float32)
+    monkeypatch.setattr(inference, "_chunks", chunks)
+    with pytest.raises(MemoryError, match="no room"):
+        scratchnet.infer(scratchnet.Net(rng=0), x)
+    assert finished == [500_000]
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
