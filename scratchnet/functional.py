@@ -159,8 +159,10 @@ def relu(input: ArrayLike) -> NDArray[Any]:
     (``np.maximum(-0.0, 0)`` would give +0.0).
     """
     x = np.asarray(input)
-    output = np.asarray(np.maximum(x, 0))  # keeps NaN; branch-free, 10x faster here than np.where(x < 0, 0, x)
-    np.copyto(output, x, where=x == 0)  # but maximum may turn -0.0 into +0.0: put the zeros back as they were
+    # One branch-free pass (10x faster here than np.where on random signs). The zero comes first: NumPy's maximum
+    # gives its second operand when the two are equal, so -0.0 stays -0.0 (max(x, 0) would give +0.0), and it
+    # keeps NaN; tests/test_functional.py checks both at every size, stride and dtype (a NumPy change would show).
+    output = np.asarray(np.maximum(x.dtype.type(0) if x.dtype.kind == "f" else 0, x))
     record(output, input, lambda grad: relu_backward(grad, output))
     return output
 

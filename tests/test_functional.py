@@ -100,3 +100,20 @@ def test_any_array_matches_torch_and_is_left_untouched(x, name):
         mine = ours(name, x)
     np.testing.assert_array_equal(x, before)
     assert_same_as_torch(name, x, np.asarray(mine), torch_reference(name, np.ascontiguousarray(x)))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_relu_keeps_minus_zero_and_nan_at_every_size_and_stride(dtype):
+    """``relu`` is one ``np.maximum(0, x)``: the zero first, so that -0.0 stays -0.0 (NumPy's maximum gives its
+    second operand when the two are equal). Checked where NumPy's loops differ: SIMD bodies and scalar tails
+    (sizes 1 to 299), strided and transposed views, denormals."""
+    tiny = np.finfo(dtype).smallest_subnormal
+    pattern = np.array([-0.0, 0.0, -2.0, 3.0, np.nan, -np.inf, np.inf, -tiny, tiny], dtype)
+    for size in range(1, 300):
+        values = np.resize(pattern, 2 * size)
+        for x in (values[:size], values[::2], values.reshape(-1, 2), values.reshape(2, -1).T):
+            y = F.relu(x)
+            expected = np.where(x > 0, x, np.where(x == 0, x, 0))  # x itself at +-0, positive x, 0 below; NaN: NaN
+            expected[np.isnan(x)] = np.nan
+            np.testing.assert_array_equal(y, expected)
+            np.testing.assert_array_equal(np.signbit(y), np.signbit(expected), err_msg=f"size {size}")
