@@ -200,10 +200,11 @@ def sigmoid(input: ArrayLike) -> NDArray[Any]:
     return output
 
 
-def _sigmoid_values(x):
+def _sigmoid_values(x, e=None):
     # exp(min(x, 0)) / (1 + exp(-|x|)): 1 / (1 + e) for x >= 0 and e / (1 + e) for x < 0, in one formula
-    # without branches (np.where on random signs is slow), and with no exp that can overflow
-    e = np.exp(-np.abs(x))
+    # without branches (np.where on random signs is slow), and with no exp that can overflow.
+    # ``e = exp(-|x|)`` may be given by a caller that has it already (the logistic loss's forward).
+    e = np.exp(-np.abs(x)) if e is None else e
     return np.exp(np.minimum(x, 0)) / (1 + e)
 
 
@@ -535,15 +536,19 @@ def binary_cross_entropy_with_logits(input: ArrayLike, target: ArrayLike, reduct
     """
     x = np.asarray(input)
     t = np.asarray(target, dtype=x.dtype)
-    losses = np.maximum(x, 0) - x * t + np.log1p(np.exp(-np.abs(x)))
+    e = np.exp(-np.abs(x))
+    losses = np.maximum(x, 0) - x * t + np.log1p(e)
     loss = _reduce(losses, reduction)
-    record(loss, input, lambda grad: binary_cross_entropy_with_logits_backward(grad, x, t, reduction))
+    record(loss, input, lambda grad: binary_cross_entropy_with_logits_backward(grad, x, t, reduction, _e=e))
     return loss
 
 
 def binary_cross_entropy_with_logits_backward(
-    grad_output: NDArray[Any], input: NDArray[Any], target: NDArray[Any], reduction: str = "mean"
+    grad_output: NDArray[Any], input: NDArray[Any], target: NDArray[Any], reduction: str = "mean", *, _e=None
 ) -> NDArray[Any]:
-    """dL/dx = (sigmoid(x) - t) / N for the mean over N elements, (sigmoid(x) - t) for the sum and "none"."""
+    """dL/dx = (sigmoid(x) - t) / N for the mean over N elements, (sigmoid(x) - t) for the sum and "none".
+
+    (``_e``: ``exp(-|x|)``, kept from the forward, which computed it for the loss.)
+    """
     scale = 1 / max(np.size(input), 1) if check_reduction(reduction) == "mean" else 1
-    return grad_output * (scale * (sigmoid(input) - target))  # runs after the forward: records nothing
+    return grad_output * (scale * (_sigmoid_values(np.asarray(input), _e) - target))

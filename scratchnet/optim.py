@@ -213,11 +213,11 @@ class Adam(Optimizer):
         """The flat arrays (values, moments) behind every parameter, made or remade when needed; None when the
         parameters cannot share one (a gradient missing, mixed dtypes, tied weights, steps out of line)."""
         params = self.params
+        flat = getattr(self, "_flat_arrays", None)
+        if flat is not None and all(p._data is view and p.grad is not None for p, view in zip(params, flat["views"])):
+            return flat  # the common case, checked first: views of one array share its dtype
         if any(param.grad is None for param in params) or len({param._data.dtype for param in params}) > 1:
             return None
-        flat = getattr(self, "_flat_arrays", None)
-        if flat is not None and all(param._data is view for param, view in zip(params, flat["views"])):
-            return flat
         if len({state.get("step", 0) for state in self.state}) > 1 or any(
             np.may_share_memory(a._data, b._data) for i, a in enumerate(params) for b in params[i + 1 :]
         ):
