@@ -322,7 +322,10 @@ def _layout(steps, dtype, batch, chunk_bytes=None):
     weights = sum((layer.in_features + 1) * layer.out_features for layer, fold in zip(layers, folded) if fold)
     promised = 2 * batch * max(widths[:-1] or widths) - OBJECT_BYTES // dtype.itemsize  # in values
     chunk = min(chunk, (promised - weights) // per_column, batch)
-    return None if chunk < MIN_CHUNK // 4 else (folded, sizes, chunk)
+    if chunk < MIN_CHUNK // 4:
+        return None
+    chunk = -(-batch // -(-batch // chunk))  # chunks of equal size: no ragged last chunk of a few rows
+    return folded, sizes, chunk
 
 
 def _chunks(steps, rows, y, layout):
