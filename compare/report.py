@@ -17,6 +17,8 @@ class OutputComparison:
     ``ratio`` is the largest ``|diff| / tolerance`` over the elements: at most 1
     passes, and how far below 1 it is shows the margin. NaN agrees with NaN and
     an infinity with the same infinity; any other non-finite value is a mismatch.
+    ``non_finite`` counts those agreements: values that agree without being
+    numbers, which the verdict says aloud (a PASS over NaN proves nothing).
     """
 
     name: str
@@ -27,6 +29,7 @@ class OutputComparison:
     mismatches: int
     size: int
     why: str
+    non_finite: int = 0
 
     @property
     def passed(self):
@@ -44,6 +47,7 @@ class OutputComparison:
             "mismatches": self.mismatches,
             "size": self.size,
             "why": self.why,
+            "non_finite": self.non_finite,
         }
 
 
@@ -95,6 +99,7 @@ def compare_outputs(name, mine, theirs, tolerance, why):
         mismatches=int(np.count_nonzero(~agree)),
         size=int(mine.size),
         why=why,
+        non_finite=int(np.count_nonzero(both_nan | (np.isinf(mine) & (mine == theirs)))),
     )
 
 
@@ -133,6 +138,11 @@ class Report:
                     f"{rounding} allows {pair.max_tolerance:.2g}"
                 )
             lines = [f"verdict: PASS, {said}"]
+            if pair.non_finite:
+                lines.append(
+                    f"  but {pair.non_finite} of {pair.size} outputs are NaN or infinite on both sides: they agree "
+                    "without being numbers, which proves nothing about the arithmetic (look at the input)"
+                )
             for c in self.comparisons:  # witnesses beyond the pair (onnxruntime), said against the reference
                 witness = c.name.split(" vs ")[0]
                 if c.name.endswith("reference") and witness not in pair.name:
@@ -210,6 +220,11 @@ class Report:
             f"{c.max_tolerance:>10.3g} {c.ratio:>10.3g}  "
             + ("pass" if c.passed else f"FAIL ({c.mismatches} of {c.size} outside)")
             for c in self.comparisons
+        ]
+        rows += [
+            f"  {c.name}: {c.non_finite} of {c.size} values NaN or infinite on both sides (they agree as values only)"
+            for c in self.comparisons
+            if c.non_finite
         ]
         reasons = {c.why for c in self.comparisons}
         if len(reasons) == 1:

@@ -28,6 +28,7 @@ def atomic_path(path):
         raise IsADirectoryError(errno.EISDIR, "names a folder, not a file", os.fspath(path))
     target = Path(os.path.realpath(os.fspath(path)))
     mode = _existing_mode(target)
+    _check_folder(target)
     # The temporary name keeps the suffix, so that writers that go by it (matplotlib) write the same format.
     handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=f".tmp{target.suffix}", dir=target.parent)
     os.close(handle)
@@ -51,8 +52,15 @@ def check_target(path):
     """Raise ``OSError`` now if ``atomic_path(path)`` would refuse to write there later (before long work)."""
     target = Path(os.path.realpath(os.fspath(path)))
     _existing_mode(target)
+    _check_folder(target)
     if not os.access(target.parent, os.W_OK | os.X_OK):
         raise PermissionError(errno.EACCES, "cannot write into its folder", str(target))
+
+
+def _check_folder(target):
+    """``FileNotFoundError`` naming the missing folder, rather than the temporary file that could not be made in it."""
+    if not target.parent.is_dir():
+        raise FileNotFoundError(errno.ENOENT, f"its folder {str(target.parent)!r} does not exist", str(target))
 
 
 def _existing_mode(target):

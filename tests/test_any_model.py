@@ -132,6 +132,35 @@ def test_a_class_of_ones_own_reads_its_forward():
     assert np.allclose(mine(x), model(torch.from_numpy(x)).detach().numpy(), atol=1e-6)
 
 
+def test_in_place_activations_are_read_like_the_others():
+    """``x.relu_()``, ``torch.relu_(x)``, ``F.leaky_relu_(x, 0.2)``, ``F.elu_``, ``x.tanh_()``, ``x.sigmoid_()`` and
+    ``F.relu(x, inplace=True)``: each writes over a value nothing else reads, so the chain computes the same."""
+
+    class InPlace(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.layers = nn.ModuleList(nn.Linear(4, 4) for _ in range(7))
+
+        def forward(self, x):
+            a, b, c, d, e, f, g = self.layers
+            x = torch.relu_(a(x))
+            x = F.leaky_relu_(b(x), 0.2)
+            x = F.elu_(c(x), alpha=0.5)
+            x = d(x).tanh_()
+            x = F.relu(e(x), inplace=True)
+            x = f(x).relu_()
+            return g(x).sigmoid_()
+
+    torch.manual_seed(0)
+    model = InPlace().eval()
+    assert str(torchnet.architecture_of(model)) == (
+        "4 -> 4 -> 4 -> 4 -> 4 -> 4 -> 4 -> 4: layers.0 relu, layers.1 leaky_relu(negative_slope=0.2), "
+        "layers.2 elu(alpha=0.5), layers.3 tanh, layers.4 relu, layers.5 relu, layers.6 sigmoid"
+    )
+    x = np.random.default_rng(0).standard_normal((32, 4)).astype(np.float32)
+    assert compare_forward(twin(model), model, x).passed
+
+
 def test_a_subclass_with_its_own_forward_is_read_from_that_forward():
     class TanhNet(torchnet.Net):  # the article's Net with tanh: the inherited description would say relu
         def forward(self, x):
@@ -222,6 +251,16 @@ class CallOverride(Base):
         return super().__call__(x) * 0
 
 
+class UnusedLayer(Base):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.spare = nn.Linear(3, 3)
+
+    def forward(self, x):
+        return self.fc(x)
+
+
 class TwoInputs(Base):
     def __init__(self):
         super().__init__()
@@ -239,6 +278,7 @@ class TwoInputs(Base):
         (lambda: Shared(), r"calls the Linear 'fc' a second time \(shared weights\)"),
         (lambda: RawParameter(), r"node 'weight' \(get_attr weight\)"),
         (lambda: TwoInputs(), "takes 2 inputs; an MLP takes one"),
+        (lambda: UnusedLayer(), "holds nn.Linear 'spare' that its forward never calls"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), "BatchNorm1d is not an activation"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)), r"Dropout\(p=0.5\) in training mode"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)), r"Softmax\(dim=1\) is not described"),

@@ -494,6 +494,17 @@ def test_torch_files_claiming_more_than_they_hold(tmp_path, make, message):
         load_state_dict_file(make(tmp_path))
 
 
+def test_a_write_into_a_missing_folder_names_the_folder_not_a_temporary_file(tmp_path):
+    from scratchnet.files import atomic_path, check_target
+
+    target = tmp_path / "nowhere" / "net.onnx"
+    for attempt in (lambda: check_target(target), lambda: atomic_path(target).__enter__()):
+        with pytest.raises(FileNotFoundError, match="nowhere' does not exist") as caught:
+            attempt()
+        assert caught.value.filename == str(target) and ".tmp" not in str(caught.value)
+    assert not (tmp_path / "nowhere").exists()
+
+
 def test_writes_refuse_a_folder_name_and_a_read_only_file(tmp_path):
     net = scratchnet.Net(rng=0)
     with pytest.raises(IsADirectoryError):

@@ -205,3 +205,22 @@ def test_changed_weights_are_seen_by_the_folded_chunks():
     after = scratchnet.infer(net, x)
     assert not np.array_equal(before, after)
     assert_within_bound(net, x, after)
+
+
+@pytest.mark.parametrize("dtype, few", [(np.float32, "_feature_major"), (np.float64, "_batch_major")])
+def test_networks_of_large_layers_skip_the_chunks_until_memory_says_otherwise(monkeypatch, dtype, few):
+    """Every layer too large to fold (``FOLD_VALUES``): BLAS is the whole time, so no chunks up to
+    ``BLAS_BOUND_BYTES`` of activation (float64 batch-major, float32 feature-major: what OpenBLAS runs faster),
+    and chunks beyond it, so that memory stays bounded whatever the batch."""
+    net = scratchnet.MLP((200, 100, 200), "relu", dtype=dtype, rng=0)
+    assert inference._plan(net)[3]  # blas_bound
+    taken = []
+    for name in ("_batch_major", "_feature_major", "_chunks"):
+        original = getattr(inference, name)
+        monkeypatch.setattr(inference, name, lambda *args, _f=original, _n=name: (taken.append(_n), _f(*args))[1])
+    monkeypatch.setattr(inference, "BLAS_BOUND_BYTES", 1000 * 200 * np.dtype(dtype).itemsize)
+    for rows, path in [(64, few), (1000, few), (1001, "_chunks"), (5000, "_chunks")]:
+        taken.clear()
+        x = unsaturated_inputs(rows, (rows, 200), dtype)
+        assert_within_bound(net, x, scratchnet.infer(net, x))
+        assert taken == [path], (rows, taken)

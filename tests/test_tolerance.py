@@ -103,6 +103,12 @@ def test_nan_and_inf_are_reported_not_crashed():
     report = compare_forward(mine, theirs, x)
     assert np.isnan(report.values["scratchnet"][0, 0])
     assert report.passed, str(report)  # NaN where torch has NaN is agreement
+    nan_rows = np.isnan(report.values["torch"]).sum()
+    assert nan_rows >= 1 and report.comparisons[-1].non_finite == nan_rows
+    plain = report.plain()  # but said aloud: agreeing NaNs prove nothing
+    assert f"but {nan_rows} of 3 outputs are NaN or infinite on both sides" in plain, plain
+    assert "NaN or infinite on both sides" in str(report)
+    assert "NaN" not in compare_forward(mine, theirs, x[2:]).plain()  # finite inputs: nothing to say
     nan_weights = mine.state_dict()
     nan_weights["fc1.weight"][0, 0] = np.nan
     mine.load_state_dict(nan_weights)
@@ -111,7 +117,7 @@ def test_nan_and_inf_are_reported_not_crashed():
 
 def test_compare_outputs_rules():
     both_nan = compare_outputs("a", [np.nan, np.inf, 1.0], [np.nan, np.inf, 1.0 + 1e-9], 1e-8, "test")
-    assert both_nan.passed and both_nan.max_abs_diff == pytest.approx(1e-9)
+    assert both_nan.passed and both_nan.max_abs_diff == pytest.approx(1e-9) and both_nan.non_finite == 2
     one_nan = compare_outputs("b", [np.nan, 1.0], [0.0, 1.0], 1e-8, "test")
     assert not one_nan.passed and one_nan.mismatches == 1
     opposite_inf = compare_outputs("c", [np.inf], [-np.inf], 1e-8, "test")

@@ -54,6 +54,11 @@ FUNCTIONS = {
     torch.softmax: ("softmax", ("dim", "dtype")),
     F.log_softmax: ("log_softmax", ("dim", "_stacklevel", "dtype")),
     torch.log_softmax: ("log_softmax", ("dim", "dtype")),
+    # In place: the same values, written over the input (which, in a chain, nothing else reads).
+    torch.relu_: ("relu", ()),
+    F.relu_: ("relu", ()),
+    F.leaky_relu_: ("leaky_relu", ("negative_slope",)),
+    F.elu_: ("elu", ("alpha",)),
 }
 #: The same as tensor methods: ``x.relu()``, ``x.softmax(-1)``.
 METHODS = {
@@ -62,6 +67,9 @@ METHODS = {
     "tanh": ("tanh", ()),
     "softmax": ("softmax", ("dim", "dtype")),
     "log_softmax": ("log_softmax", ("dim", "dtype")),
+    "relu_": ("relu", ()),
+    "sigmoid_": ("sigmoid", ()),
+    "tanh_": ("tanh", ()),
 }
 #: Parameters that do not change the values: in-place or not, the warning level.
 _IGNORED = {"inplace", "_stacklevel"}
@@ -127,6 +135,12 @@ def traced_architecture(model, purpose="this"):
         current = node
     if not layers:
         raise TypeError(f"{purpose}: {name}'s forward calls no nn.Linear")
+    unused = [path for path, module in model.named_modules() if type(module) is nn.Linear and path not in names]
+    if unused:
+        raise TypeError(
+            f"{purpose}: {name} holds nn.Linear {', '.join(map(repr, unused))} that its forward never calls: a twin "
+            "would have nowhere to put those weights (remove the layer, or call it)"
+        )
     try:
         return Architecture(tuple(Layer(*layer) for layer in layers), "named", tuple(names))
     except (TypeError, ValueError) as error:
