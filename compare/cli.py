@@ -213,7 +213,8 @@ def compare_main(argv):
             return 2
 
     shown = io.StringIO() if args.json else sys.stdout  # with --json, stdout holds the JSON document alone
-    with contextlib.redirect_stdout(shown):
+    building = io.StringIO()  # what building the nets prints, held back until --onnx is known to be possible
+    with contextlib.redirect_stdout(building):
         if args.checkpoint:
             scratch_net, torch_net = _from_checkpoint(parser, args, device)
         else:
@@ -222,12 +223,13 @@ def compare_main(argv):
             except ValueError as error:
                 parser.error(f"argument --activation: {error}")
             scratch_net, torch_net = _from_scratch(args, architecture, device)
-
-        if args.onnx:
-            try:  # an operator onnxruntime has no kernel for in this dtype: said now, in one line
-                onnxruntime_session(scratch_net)
-            except ValueError as error:
-                parser.error(f"argument --onnx: {first_line(error)}")
+    if args.onnx:
+        try:  # an operator onnxruntime has no kernel for in this dtype: said now, in one line, before any output
+            onnxruntime_session(scratch_net)
+        except ValueError as error:
+            parser.error(f"argument --onnx: {first_line(error)}")
+    with contextlib.redirect_stdout(shown):
+        print(building.getvalue(), end="")
         _print_net(f"torch ({type(torch_net).__module__}.{type(torch_net).__name__})", torch_net, lambda t: t.size())
         _print_net(
             f"scratchnet ({type(scratch_net).__module__}.{type(scratch_net).__name__})", scratch_net, lambda a: a.shape

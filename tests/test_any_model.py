@@ -292,7 +292,7 @@ class TwoInputs(Base):
         (lambda: CallOverride(), "CallOverride defines its own __call__"),
     ],
     ids=[
-        "residual", "branch", "shared", "raw-parameter", "two-inputs", "batchnorm", "dropout-training",
+        "residual", "branch", "shared", "raw-parameter", "two-inputs", "unused-linear", "batchnorm", "dropout-training",
         "softmax-dim-1", "flatten-0", "activation-first", "two-activations", "softmax-inside", "no-chain", "conv",
         "forward-hook", "own-call",
     ],

@@ -233,3 +233,19 @@ def test_gradcheck_report_and_arguments():
     assert scratchnet.gradcheck(big, np.ones(50), max_checks=30, rng=0).checks[1].checked == 30
     with pytest.raises(ValueError, match="output's shape"):
         scratchnet.gradcheck(net, np.ones((2, 2)), grad_output=np.ones(3))
+
+
+def test_db_from_the_kept_ones_at_any_batch_and_dtype():
+    """``db`` is summed as ``ones @ g`` from one kept, read-only vector of ones: right after a longer batch, a
+    shorter one, another dtype; and nobody can write into the kept vector."""
+    from scratchnet import functional as F
+
+    rng = np.random.default_rng(0)
+    for rows, dtype in [(3000, np.float64), (20, np.float64), (5000, np.float32), (17, np.float32), (2, np.float64)]:
+        g = rng.standard_normal((rows, 3)).astype(dtype)
+        x = rng.standard_normal((rows, 2)).astype(dtype)
+        _, _, db = F.linear_backward(g, x, np.ones((3, 2), dtype))
+        assert db.dtype == dtype
+        np.testing.assert_allclose(db, g.sum(axis=0, dtype=np.float64), rtol=1e-4 if dtype == np.float32 else 1e-12)
+    with pytest.raises(ValueError, match="read-only"):
+        F._ones(4, np.dtype(np.float32))[0] = 2
