@@ -94,7 +94,8 @@ def compare_outputs(name, mine, theirs, tolerance, why):
         name,
         max_abs_diff=largest(diff),
         max_rel_diff=largest(np.nan_to_num(rel, nan=np.inf)),
-        max_tolerance=largest(np.nan_to_num(tolerance, nan=0.0)),
+        # where both are numbers: the bound at a NaN or an infinity (agreeing or not by identity) says nothing
+        max_tolerance=largest(np.nan_to_num(np.where(np.isfinite(mine) & np.isfinite(theirs), tolerance, 0.0))),
         ratio=largest(np.nan_to_num(ratio, nan=np.inf)),
         mismatches=int(np.count_nonzero(~agree)),
         size=int(mine.size),
@@ -140,8 +141,8 @@ class Report:
             lines = [f"verdict: PASS, {said}"]
             if pair.non_finite:
                 lines.append(
-                    f"  but {pair.non_finite} of {pair.size} outputs are NaN or infinite on both sides: they agree "
-                    "without being numbers, which proves nothing about the arithmetic (look at the input)"
+                    f"  but {pair.non_finite} of {pair.size} outputs are NaN or infinite on both sides: equal, but "
+                    "not numbers, so they prove nothing (look at the input)"
                 )
             for c in self.comparisons:  # witnesses beyond the pair (onnxruntime), said against the reference
                 witness = c.name.split(" vs ")[0]

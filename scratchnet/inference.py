@@ -36,9 +36,12 @@ torch) for networks that are chains of Linear layers (``Net``, ``MLP``,
 6. **In place.** Each layer writes into a buffer of its own; ReLU is
    ``np.maximum`` against a row of zeros (NumPy's SIMD loop runs when both
    operands are arrays: 1.5x faster than against a scalar zero).
-   Beyond the output, a call allocates the chunks' buffers once: at most
-   two activations' worth, and at most ``CHUNK_BYTES`` whatever the batch
-   (``THREAD_CHUNK_BYTES`` per thread with threads).
+   Beyond the output, a call allocates at most two activations' worth (an
+   activation: the batch times the widest layer), and, in the chunks, at
+   most ``CHUNK_BYTES`` whatever the batch (``THREAD_CHUNK_BYTES`` a thread
+   for the largest batches). The activations computed by ``functional``'s
+   own code (ELU, GELU, SiLU, softplus, softmax, log-softmax) add their
+   temporaries for ``PIECE_VALUES`` values at a time: a few hundred KiB.
 7. **Threads for the largest batches** (``set_num_threads``, by default the
    cores this process may use): the batch is cut into one contiguous part
    per thread, each with buffers of its own, once every thread gets
@@ -58,6 +61,7 @@ ReLU here is ``np.maximum``, which turns -0.0 into +0.0 (``forward`` keeps
 layer.
 """
 
+import math
 import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
@@ -75,8 +79,9 @@ __all__ = ["infer", "get_num_threads", "set_num_threads"]
 #: Target size of all of one chunk's buffers together: small enough to stay in L2 cache (2 MiB a core here;
 #: 1 MiB measured fastest, 10-20% ahead of 512 KiB and of 2 MiB).
 CHUNK_BYTES = 2**20
-#: The same, per thread, when several share the batch: larger chunks, fewer hand-overs of the GIL between calls
-#: (2 MiB: 1.4-1.5x with 2 threads here; 1 MiB: 1.0-1.2x).
+#: The same for a batch large enough for threads (``THREAD_CHUNKS`` chunks for each of 2 at least), whatever the
+#: number of threads: larger chunks, fewer hand-overs of the GIL between calls (2 MiB: 1.3-1.6x with 2 threads
+#: here; 1 MiB: 1.0-1.2x), and the same chunks with one thread, so that threads change no bit.
 THREAD_CHUNK_BYTES = 2**21
 #: Threads share a batch only when each gets this many chunks at least: below, starting them costs more than they
 #: save (2 threads at 65536 rows: 0.6-0.8x; at 262144, 1.0x in float32 with 3.5 chunks each, 1.2x in float64 with 7).
@@ -121,41 +126,40 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     lead = x.shape[:-1]
     if x.size == first.in_features != 0:
         return _batch_major(steps, x.reshape(-1)).reshape(lead + (last.out_features,))
-    rows = x.reshape(-1, first.in_features)
+    rows = x.reshape(math.prod(lead), first.in_features)  # not -1: with 0 features, -1 cannot be worked out
     n = rows.shape[0]
     few = n * widest * dtype.itemsize <= (BLAS_BOUND_BYTES if blas_bound else LEAN_BYTES)
     layout = None if few else _layout(steps, dtype, n)
     if layout is None:  # a few rows, layers that BLAS alone keeps busy, or chunks too large for the memory promise
         return _few_rows(steps, rows, blas_bound).reshape(lead + (last.out_features,))
     y = np.empty((n, last.out_features), dtype=x.dtype)
-    threads = (
-        1 if _threads == 1 else min(_threads, n // (THREAD_CHUNKS * _layout(steps, dtype, n, THREAD_CHUNK_BYTES)[2]))
-    )
-    if threads < 2 or not _in_threads(steps, rows, y, threads):
+    threads = min(_threads, n // (THREAD_CHUNKS * layout[2])) if layout[3] else 1
+    if threads > 1:
+        _in_threads(steps, rows, y, threads, layout)
+    else:
         _chunks(steps, rows, y, layout)
     return y.reshape(lead + (last.out_features,))
 
 
-def _in_threads(steps, rows, y, threads):
-    """``rows`` -> ``y`` in ``threads`` contiguous parts at once, each with buffers of its own; False if it cannot.
+def _in_threads(steps, rows, y, threads, layout):
+    """``rows`` -> ``y`` in ``threads`` contiguous parts at once, each with buffers of its own.
 
     The calling thread takes the first part, the pool the others. NumPy lets
-    go of the GIL inside BLAS and its elementwise loops, so the parts overlap;
-    the GIL is taken back between calls, so the chunks are larger here
-    (``THREAD_CHUNK_BYTES``): fewer calls, fewer hand-overs.
+    go of the GIL inside BLAS and its elementwise loops, so the parts overlap.
+    The parts are cut between chunks of the layout, the layout depends on the
+    batch alone, so every chunk is the one a single thread computes: BLAS
+    rounds a column differently with the width of its product, and threads
+    must not change a bit.
     """
-    bounds = [len(rows) * part // threads for part in range(threads + 1)]
+    chunk, count = layout[2], -(-len(rows) // layout[2])
+    bounds = [min(len(rows), count * part // threads * chunk) for part in range(threads + 1)]
     parts = [(rows[a:b], y[a:b]) for a, b in zip(bounds, bounds[1:])]
-    layouts = [_layout(steps, rows.dtype, len(part), THREAD_CHUNK_BYTES) for part, _ in parts]
-    if None in layouts:  # parts too small for chunks within the memory promise: the caller runs one thread
-        return False
-    futures = [_pool(threads - 1).submit(_chunks, steps, *part, layout) for part, layout in zip(parts[1:], layouts[1:])]
+    futures = [_pool(threads - 1).submit(_chunks, steps, *part, layout) for part in parts[1:]]
     try:
-        _chunks(steps, *parts[0], layouts[0])
+        _chunks(steps, *parts[0], layout)
     finally:
         for future in futures:
             future.result()  # waits for every part, and raises what a part raised
-    return True
 
 
 def _pool(workers):
@@ -322,8 +326,8 @@ BLAS_BOUND_BYTES = 2**26
 LEAN_BYTES = 160 * 1024
 
 
-def _layout(steps, dtype, batch, chunk_bytes=None):
-    """How the chunks are cut: ``(folded, sizes, chunk)``, or None when they would not pay at this batch.
+def _layout(steps, dtype, batch):
+    """How the chunks are cut: ``(folded, sizes, chunk, threadable)``, or None when they would not pay at this batch.
 
     ``folded[k]`` says layer ``k`` is small enough to take its bias inside its
     matrix product: ``[W | b] @ [h; 1]``, one call instead of two, reading a
@@ -332,8 +336,10 @@ def _layout(steps, dtype, batch, chunk_bytes=None):
     hidden layer's output (with a ones row when the next layer is folded); a
     row of zeros for ReLU; a scratch for the activations that need one.
     ``chunk`` columns each: all the buffers together fill ``CHUNK_BYTES``
-    (L2 cache), and, with the folded weights, at most two activations of
-    ``batch`` rows (the memory promise).
+    (L2 cache), or ``THREAD_CHUNK_BYTES`` for a batch large enough for threads
+    (``threadable``); and, with the folded weights, at most two activations
+    of ``batch`` rows (the memory promise). It depends on the batch alone,
+    never on the number of threads (see ``_in_threads``).
     """
     layers = [layer for layer, _, _ in steps]
     activations = {activate for _, activate, _ in steps}
@@ -343,15 +349,16 @@ def _layout(steps, dtype, batch, chunk_bytes=None):
     widths = [layer.out_features for layer in layers]
     sizes.append(int(_relu_ in activations))
     sizes.append(max(widths) if activations - _SIMPLE else 0)
-    per_column = max(sum(sizes), 1)
-    chunk = max((chunk_bytes or CHUNK_BYTES) // (per_column * dtype.itemsize), MIN_CHUNK)
+    column_bytes = max(sum(sizes), 1) * dtype.itemsize
+    threadable = batch >= 2 * THREAD_CHUNKS * max(THREAD_CHUNK_BYTES // column_bytes, MIN_CHUNK)
+    chunk = max((THREAD_CHUNK_BYTES if threadable else CHUNK_BYTES) // column_bytes, MIN_CHUNK)
     weights = sum((layer.in_features + 1) * layer.out_features for layer, fold in zip(layers, folded) if fold)
-    promised = 2 * batch * max(widths[:-1] or widths) - OBJECT_BYTES // dtype.itemsize  # in values
-    chunk = min(chunk, (promised - weights) // per_column, batch)
+    promised = 2 * batch * max(widths) - OBJECT_BYTES // dtype.itemsize  # in values
+    chunk = min(chunk, (promised - weights) * dtype.itemsize // column_bytes, batch)
     if chunk < MIN_CHUNK // 4:
         return None
     chunk = -(-batch // -(-batch // chunk))  # chunks of equal size: no ragged last chunk of a few rows
-    return folded, sizes, chunk
+    return folded, sizes, chunk, threadable
 
 
 def _chunks(steps, rows, y, layout):
@@ -362,7 +369,7 @@ def _chunks(steps, rows, y, layout):
     zeros row (for ReLU) are written once, not per chunk. A ragged last chunk
     uses the first columns of the same views.
     """
-    folded, sizes, chunk = layout
+    folded, sizes, chunk, _ = layout
     dtype = rows.dtype
     flat = np.empty(sum(sizes) * chunk, dtype)
     buffers, offset = [], 0
@@ -471,17 +478,32 @@ def _leaky_relu_(h, scratch, settings):
     np.copyto(h, scratch, where=h <= 0)
 
 
-def _by_functional(function):
-    """The other activations: ``functional``'s own code on the chunk (chunk-sized temporaries), copied into ``h``.
+def _by_functional(function, rowwise=False):
+    """The other activations: ``functional``'s own code, copied into ``h``, a piece of ``PIECE_VALUES`` at a time.
 
-    Softmax and log-softmax follow the last layer only (the Architecture says so), where ``h`` is ``(n, out)``:
-    their last dimension is the features, as in ``forward``.
+    Their temporaries (several arrays per call; GELU's exact ``erf`` goes
+    through Python floats) then stay a few hundred KiB whatever the batch.
+    Softmax and log-softmax (``rowwise``) follow the last layer only (the
+    Architecture says so), where ``h`` is ``(n, out)``: they take whole rows,
+    their last dimension being the features, as in ``forward``; the others
+    are elementwise and take pieces along the longer dimension.
     """
 
     def activate(h, scratch, settings):
-        h[...] = function(h, **settings)
+        if h.size <= PIECE_VALUES or h.ndim == 1:
+            h[...] = function(h, **settings)
+            return
+        axis = 0 if rowwise or h.shape[0] >= h.shape[-1] else h.ndim - 1
+        step = max(PIECE_VALUES // (h.size // h.shape[axis]), 1)
+        for start in range(0, h.shape[axis], step):
+            piece = h[start : start + step] if axis == 0 else h[..., start : start + step]
+            piece[...] = function(piece, **settings)
 
     return activate
+
+
+#: Values per piece of an activation run by ``functional``'s code (``_by_functional``).
+PIECE_VALUES = 2**12
 
 
 #: Activations that need no scratch array.
@@ -500,6 +522,6 @@ IN_PLACE = {
     "gelu": _by_functional(F.gelu),
     "silu": _by_functional(F.silu),
     "softplus": _by_functional(F.softplus),
-    "softmax": _by_functional(F.softmax),
-    "log_softmax": _by_functional(F.log_softmax),
+    "softmax": _by_functional(F.softmax, rowwise=True),
+    "log_softmax": _by_functional(F.log_softmax, rowwise=True),
 }

@@ -54,9 +54,20 @@ class Optimizer:
 
     def step(self) -> None:
         """Update every parameter that has a gradient."""
+        self._check_grads()
         for param, state in zip(self.params, self.state):
             if param.grad is not None:
                 self._update(param, state)
+
+    def _check_grads(self):
+        """``ValueError`` before anything changes if a gradient's shape is not its parameter's."""
+        for index, param in enumerate(self.params):
+            grad = param.grad
+            if grad is not None and (grad.shape if type(grad) is np.ndarray else np.shape(grad)) != param._data.shape:
+                raise ValueError(
+                    f"{type(self).__name__}.step(): parameter {index} holds values of shape {param._data.shape} "
+                    f"but a gradient of shape {np.shape(param.grad)}; nothing was changed"
+                )
 
     def _update(self, param, state):
         raise NotImplementedError
@@ -195,7 +206,7 @@ class Adam(Optimizer):
         all of them, as torch's ``foreach`` does: the same arithmetic per value,
         a sixth of the NumPy calls for the article's six tensors.
         """
-        flat = self._flat()
+        flat = self._flat()  # checks the gradients' shapes on its way
         if flat is None:
             return super().step()
         for state in self.state:
@@ -214,8 +225,11 @@ class Adam(Optimizer):
         parameters cannot share one (a gradient missing, mixed dtypes, tied weights, steps out of line)."""
         params = self.params
         flat = getattr(self, "_flat_arrays", None)
-        if flat is not None and all(p._data is view and p.grad is not None for p, view in zip(params, flat["views"])):
+        if flat is not None and all(
+            p._data is view and getattr(p.grad, "shape", None) == view.shape for p, view in zip(params, flat["views"])
+        ):
             return flat  # the common case, checked first: views of one array share its dtype
+        self._check_grads()
         if any(param.grad is None for param in params) or len({param._data.dtype for param in params}) > 1:
             return None
         if len({state.get("step", 0) for state in self.state}) > 1 or any(

@@ -261,6 +261,18 @@ class UnusedLayer(Base):
         return self.fc(x)
 
 
+class InPlaceUnused(Base):
+    def __init__(self):
+        super().__init__()
+        self.fc = nn.Linear(3, 3)
+        self.out = nn.Linear(3, 1)
+
+    def forward(self, x):
+        h = self.fc(x)
+        h.relu_()  # its result not kept: the chain goes on with h
+        return self.out(h)
+
+
 class TwoInputs(Base):
     def __init__(self):
         super().__init__()
@@ -279,6 +291,7 @@ class TwoInputs(Base):
         (lambda: RawParameter(), r"node 'weight' \(get_attr weight\)"),
         (lambda: TwoInputs(), "takes 2 inputs; an MLP takes one"),
         (lambda: UnusedLayer(), "holds nn.Linear 'spare' that its forward never calls"),
+        (lambda: InPlaceUnused(), r"changes fc in place, and the forward goes on with fc rather than with its result"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2)), "BatchNorm1d is not an activation"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.Dropout(0.5)), r"Dropout\(p=0.5\) in training mode"),
         (lambda: nn.Sequential(nn.Linear(2, 2), nn.Softmax(dim=1)), r"Softmax\(dim=1\) is not described"),
@@ -292,8 +305,9 @@ class TwoInputs(Base):
         (lambda: CallOverride(), "CallOverride defines its own __call__"),
     ],
     ids=[
-        "residual", "branch", "shared", "raw-parameter", "two-inputs", "unused-linear", "batchnorm", "dropout-training",
-        "softmax-dim-1", "flatten-0", "activation-first", "two-activations", "softmax-inside", "no-chain", "conv",
+        "residual", "branch", "shared", "raw-parameter", "two-inputs", "unused-linear", "in-place-unused",
+        "batchnorm", "dropout-training", "softmax-dim-1", "flatten-0", "activation-first", "two-activations",
+        "softmax-inside", "no-chain", "conv",
         "forward-hook", "own-call",
     ],
 )  # fmt: skip

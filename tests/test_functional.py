@@ -117,3 +117,12 @@ def test_relu_keeps_minus_zero_and_nan_at_every_size_and_stride(dtype):
             expected[np.isnan(x)] = np.nan
             np.testing.assert_array_equal(y, expected)
             np.testing.assert_array_equal(np.signbit(y), np.signbit(expected), err_msg=f"size {size}")
+
+
+def test_relu_of_other_dtypes_keeps_minus_zero_too():
+    """float16 and integers take NumPy's plain loop (which turns -0.0 into +0.0): the zeros are put back."""
+    half = F.relu(np.array([-0.0, 0.0, -1.0, 2.0, np.nan], np.float16))
+    np.testing.assert_array_equal(np.signbit(half), [True, False, False, False, False])
+    np.testing.assert_array_equal(half[:4], [0, 0, 0, 2])
+    assert np.isnan(half[4]) and half.dtype == np.float16
+    np.testing.assert_array_equal(F.relu(np.array([-3, 0, 4])), [0, 0, 4])

@@ -177,3 +177,19 @@ def test_adam_block_by_block_gives_the_bits_of_one_pass(monkeypatch, settings, d
         np.testing.assert_array_equal(a, b)
     for a, b in zip(blocked_alone, whole_alone):
         np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.Adam(p, lr=0.1)])
+@pytest.mark.parametrize("missing", [None, 1])  # Adam's flat path, and the per-parameter one
+def test_a_gradient_of_the_wrong_shape_is_refused_and_nothing_changes(make, missing):
+    net = scratchnet.Net(rng=0)
+    optimizer = make(net.parameters())
+    for number, param in enumerate(net.parameters()):
+        param.grad = None if number == missing else np.ones(param.shape, np.float32)
+    optimizer.step()
+    before = [p.data.copy() for p in net.parameters()]
+    net.fc3.bias.grad = np.ones(3, np.float32)  # the bias has 1 value
+    with pytest.raises(ValueError, match=r"parameter 5 holds values of shape \(1,\) but a gradient of shape \(3,\)"):
+        optimizer.step()
+    for a, b in zip(before, net.parameters()):
+        np.testing.assert_array_equal(a, b.data)

@@ -118,6 +118,13 @@ def traced_architecture(model, purpose="this"):
         if tensors != [current] or (node.args and node.args[0] is not current):
             refuse(node, f"does not take the chain's current value ({current.name}) as its only tensor")
         if len(current.users) != 1:
+            in_place = [user for user in current.users if _target_name(user.target).endswith("_")]
+            if in_place:
+                refuse(
+                    in_place[0],
+                    f"changes {current.name} in place, and the forward goes on with {current.name} rather than with "
+                    f"its result: write h = h.relu_() (or h = F.relu(h)) so that the chain is written out",
+                )
             refuse(node, f"is one of {len(current.users)} uses of {current.name} (a residual or a branch)")
         step = _step(model, node, refuse)
         if isinstance(step, tuple):  # a Linear layer: (its name, the module)
