@@ -140,7 +140,7 @@ def test_memory_at_most_two_activation_buffers(sizes, batch, dtype):
         ((2, 4, 4, 1), "softplus", None),
         ((16, 64, 32, 4), "silu", None),
         ((2, 4, 1000), "relu", "sigmoid"),  # a wide output: its activation's scratch is output-sized
-        ((2, 4, 1000), "relu", "gelu"),
+        ((2, 4, 64), "relu", "gelu"),  # (GELU's exact erf costs 1 us a value: a narrower output)
         ((2, 4, 1000), "relu", "log_softmax"),
     ],
 )
@@ -176,7 +176,7 @@ def test_a_huge_batch_allocates_only_chunks(batch, threads, monkeypatch):
         ((3, 6, 5, 2), "relu", np.float32, True, 1_200_001),
         ((3, 6, 5, 2), "sigmoid", np.float64, True, 1_200_001),
         ((2, 4, 4, 1), "relu", np.float32, False, 1_000_003),  # one output: BLAS's products of 1 row
-        ((8, 64, 1), "gelu", np.float64, True, 400_001),
+        ((8, 16, 1), "gelu", np.float64, True, 120_001),
     ],
 )
 def test_threads_give_the_same_bits_as_one(monkeypatch, sizes, activation, dtype, bias, rows):
