@@ -109,9 +109,9 @@ def check_chain(tape, input, output, owner):
     output; otherwise an unrecorded operation sits in between and the
     gradient would silently stop there.
     """
-    known = {id(input)} | {id(entry_output) for entry_output, _, _ in tape.entries}
-    must_be_known = [output] + [entry_input for _, entry_input, _ in tape.entries]
-    if any(id(array) not in known for array in must_be_known):
+    known = {id(entry_output) for entry_output, _, _ in tape.entries}
+    known.add(id(input))
+    if id(output) not in known or not {id(entry_input) for _, entry_input, _ in tape.entries} <= known:
         raise BackwardError(
             f"{owner}.backward(): the forward pass used an operation scratchnet does not record "
             "(plain NumPy arithmetic on the way from input to output?); use scratchnet.functional, "

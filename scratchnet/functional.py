@@ -193,7 +193,8 @@ def relu_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[An
     """d relu(x)/dx = 1 where x > 0, else 0, **including at x = 0**, as in torch.
 
     Written from the output ``y = relu(x)`` (as torch does): the gradient
-    passes where ``y > 0`` and also where ``y`` is NaN; it is 0 where ``y <= 0``.
+    passes where ``y > 0`` and also where ``y`` is NaN; it is 0 where ``y <= 0``,
+    which for relu's output (never below 0) is ``y == 0``, either zero.
     (``np.maximum`` under a generic autodiff would give 1/2 at 0.)
 
     Computed as ``g * passes``, without branches (``np.where`` on a mask of
@@ -201,7 +202,7 @@ def relu_backward(grad_output: NDArray[Any], output: NDArray[Any]) -> NDArray[An
     infinite or NaN ``g`` where the gradient stops would give ``inf * 0 = NaN``,
     so those are set to 0 afterwards, as ``np.where`` would have.
     """
-    passes = ~(output <= 0)
+    passes = output != 0  # one comparison where ~(y <= 0) takes two; NaN != 0 passes
     if np.isfinite(grad_output).all():  # checked first: then no inf * 0 can warn, and no errstate (1 us) is needed
         return grad_output * passes
     with np.errstate(invalid="ignore"):  # inf * 0, mended below
