@@ -97,6 +97,8 @@ def _same_gradient(grad):
 
 def as_input(x, dtype, features, owner):
     """``as_array``, and check that ``x`` has shape ``(*, features)``."""
+    if type(x) is np.ndarray and x.dtype is dtype and x.ndim and x.shape[-1] == features:
+        return x  # the common case, answered first: an array of the right dtype and width is used as it is
     array = as_array(x, dtype, owner)
     if array.ndim == 0:
         raise ValueError(f"{owner} expects input of shape (*, {features}) with at least 1 dimension; got a 0-D value")

@@ -113,8 +113,7 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     _, steps, widest, blas_bound = _plan(net)
     first = steps[0][0]
     dtype = first.weight._data.dtype
-    if not (type(x) is np.ndarray and x.dtype is dtype and x.ndim and x.shape[-1] == first.in_features):
-        x = as_input(x, first.weight.dtype, first.in_features, net)  # the full checks, when the quick one fails
+    x = as_input(x, dtype, first.in_features, net)
     assert isinstance(x, np.ndarray)  # for the type checker: as_input returns an array
     if x.ndim == 2:  # the common cases first, without reshapes
         n = x.shape[0]
