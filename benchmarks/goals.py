@@ -423,19 +423,22 @@ def _short(text):
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def evaluate_goals(points, dtypes, threads, peaks, *, quick):
-    """Every goal's rows, from the measured ``points`` (see ``measure_goal_points``) and the run's ``peaks``."""
-    rows = []
-    dtype_names = [np.dtype(d).name for d in dtypes]
+def _forward_points(points, dtype_names, threads):
+    """Each forward goal's point and its place ``(net, dtype, threads, batch)``, in the table's order."""
     for dtype in dtype_names:
         for net, batches in FORWARD_GOAL_BATCHES.items():
             for batch in batches:
                 point = _find(points, "forward", net, dtype, batch)
                 for count in threads:
-                    where = (net, dtype, count, batch)
-                    rows.append(
-                        _against(GOALS["infer-fastest"], point, "scratchnet", INFER_COMPETITORS, where, quick, count)
-                    )
+                    yield point, (net, dtype, count, batch)
+
+
+def evaluate_goals(points, dtypes, threads, peaks, *, quick):
+    """Every goal's rows, from the measured ``points`` (see ``measure_goal_points``) and the run's ``peaks``."""
+    rows = []
+    dtype_names = [np.dtype(d).name for d in dtypes]
+    for point, where in _forward_points(points, dtype_names, threads):
+        rows.append(_against(GOALS["infer-fastest"], point, "scratchnet", INFER_COMPETITORS, where, quick, where[2]))
     for dtype in dtype_names:
         for batch in LIMIT_BATCHES:
             point = _find(points, "forward", "article", dtype, batch)
@@ -443,14 +446,9 @@ def evaluate_goals(points, dtypes, threads, peaks, *, quick):
                 rows.append(_limit_row(point, dtype, batch, count, peaks, quick))
     for dtype in dtype_names:
         rows.append(_threads_row(_find(points, "forward", "article", dtype, SPEEDUP_BATCH), dtype, threads, quick))
-    for dtype in dtype_names:
-        for net, batches in FORWARD_GOAL_BATCHES.items():
-            for batch in batches:
-                point = _find(points, "forward", net, dtype, batch)
-                for count in threads:
-                    where = (net, dtype, count, batch)
-                    goal = GOALS["forward-eager"]
-                    rows.append(_against(goal, point, "scratchnet-forward", ("torch-eager",), where, quick, count))
+    for point, where in _forward_points(points, dtype_names, threads):
+        goal = GOALS["forward-eager"]
+        rows.append(_against(goal, point, "scratchnet-forward", ("torch-eager",), where, quick, where[2]))
     for dtype in dtype_names:
         for net, batches in FORWARD_GOAL_BATCHES.items():
             rows.append(_memory_row(points, net, dtype, batches, quick))

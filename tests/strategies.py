@@ -93,3 +93,21 @@ def unsaturated_inputs(seed, shape, dtype):
     """Standard-normal inputs: with torch's initialisation, pre-activations stay O(1), where
     sigmoid and tanh are not flat, so a wrong weight changes the output visibly."""
     return np.random.default_rng(seed).standard_normal(shape).astype(dtype)
+
+
+#: The activations beyond the article's, each with settings away from its defaults where it has them: the one list
+#: the modern-activation and ONNX tests both go through.
+SETTINGS_SAMPLES = [
+    Activation("leaky_relu"),
+    Activation("leaky_relu", negative_slope=0.2),
+    Activation("leaky_relu", negative_slope=-1.5),
+    Activation("elu"),
+    Activation("elu", alpha=0.7),
+    Activation("elu", alpha=3.0),
+    Activation("gelu"),
+    Activation("gelu", approximate="tanh"),
+    Activation("silu"),
+    Activation("softplus"),
+    Activation("softplus", beta=2.0, threshold=1.0),
+    Activation("softplus", beta=-0.5, threshold=5.0),
+]

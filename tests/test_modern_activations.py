@@ -12,6 +12,7 @@ from scratchnet import functional as F
 from scratchnet.activation import make_activation
 
 from .optional import optional, optional_names
+from .strategies import SETTINGS_SAMPLES
 
 torch = optional("torch")
 torchnet = optional("torchnet")
@@ -21,19 +22,7 @@ reference_activation, activation_bound, unit_roundoff = optional_names(
 
 EDGES = [0.0, -0.0, np.inf, -np.inf, np.nan, 1000.0, -1000.0, 1e-45, -1e-45, 88.8, -88.8, 1e-3, -1e-3, 20.0, -20.0]
 DTYPES = [np.float32, np.float64]
-ELEMENTWISE = [
-    Activation("leaky_relu"),
-    Activation("leaky_relu", negative_slope=0.2),
-    Activation("leaky_relu", negative_slope=-1.5),
-    Activation("elu"),
-    Activation("elu", alpha=3.0),
-    Activation("gelu"),
-    Activation("gelu", approximate="tanh"),
-    Activation("silu"),
-    Activation("softplus"),
-    Activation("softplus", beta=2.0, threshold=1.0),
-    Activation("softplus", beta=-0.5, threshold=5.0),
-]
+ELEMENTWISE = SETTINGS_SAMPLES
 ROWS = [Activation("softmax"), Activation("log_softmax")]
 
 

@@ -21,7 +21,7 @@ from scratchnet import Activation, Architecture, Layer
 from scratchnet.checkpoint import CheckpointError
 
 from .optional import needs, optional, optional_names
-from .strategies import described_architectures, unsaturated_inputs
+from .strategies import SETTINGS_SAMPLES, described_architectures, unsaturated_inputs
 
 pytestmark = needs("onnx", "onnxruntime")  # where they are missing, every test here says so and is skipped
 
@@ -47,15 +47,7 @@ ACTIVATIONS = [
     Activation("tanh"),
     Activation("identity"),
     Activation("heaviside", value=0.25),
-    Activation("leaky_relu"),
-    Activation("leaky_relu", negative_slope=-1.5),
-    Activation("elu", alpha=0.7),
-    Activation("gelu"),
-    Activation("gelu", approximate="tanh"),
-    Activation("silu"),
-    Activation("softplus"),
-    Activation("softplus", beta=2.0, threshold=1.0),
-    Activation("softplus", beta=-0.5, threshold=5.0),
+    *SETTINGS_SAMPLES,
 ]
 OUTPUTS = [None, Activation("softmax"), Activation("log_softmax"), Activation("sigmoid")]
 #: What onnxruntime 1.32 has no float64 kernel for, and the operator it names.
