@@ -119,7 +119,7 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
         n = x.shape[0]
         if n == 1:
             return _batch_major(steps, x[0])[None]
-        if n * widest * dtype.itemsize <= (BLAS_BOUND_BYTES if blas_bound else LEAN_BYTES):
+        if n <= _few_rows_limit(widest, blas_bound, dtype):
             return _few_rows(steps, x, blas_bound)
     last = steps[-1][0]
     lead = x.shape[:-1]
@@ -127,8 +127,7 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
         return _batch_major(steps, x.reshape(-1)).reshape(lead + (last.out_features,))
     rows = x.reshape(math.prod(lead), first.in_features)  # not -1: with 0 features, -1 cannot be worked out
     n = rows.shape[0]
-    few = n * widest * dtype.itemsize <= (BLAS_BOUND_BYTES if blas_bound else LEAN_BYTES)
-    layout = None if few else _layout(steps, dtype, n)
+    layout = None if n <= _few_rows_limit(widest, blas_bound, dtype) else _layout(steps, dtype, n)
     if layout is None:  # a few rows, layers that BLAS alone keeps busy, or chunks too large for the memory promise
         return _few_rows(steps, rows, blas_bound).reshape(lead + (last.out_features,))
     y = np.empty((n, last.out_features), dtype=x.dtype)
@@ -138,6 +137,11 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     else:
         _chunks(steps, rows, y, layout)
     return y.reshape(lead + (last.out_features,))
+
+
+def _few_rows_limit(widest, blas_bound, dtype):
+    """Up to this many rows, no chunks: ``LEAN_BYTES`` of activation, or ``BLAS_BOUND_BYTES`` for large layers."""
+    return (BLAS_BOUND_BYTES if blas_bound else LEAN_BYTES) // (max(widest, 1) * dtype.itemsize)
 
 
 def _in_threads(steps, rows, y, threads, layout):
@@ -165,12 +169,12 @@ def _pool(workers):
     """The threads of ``_in_threads``: made once, with more workers when more are asked for."""
     global _POOL
     with _POOL_LOCK:
-        if _POOL is None or _POOL._max_workers < workers:
-            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scratchnet-infer")
-        return _POOL
+        if _POOL is None or _POOL[1] < workers:
+            _POOL = (ThreadPoolExecutor(max_workers=workers, thread_name_prefix="scratchnet-infer"), workers)
+        return _POOL[0]
 
 
-_POOL: ThreadPoolExecutor | None = None
+_POOL: tuple[ThreadPoolExecutor, int] | None = None  # the pool and its number of workers
 _POOL_LOCK = threading.Lock()
 
 
@@ -188,8 +192,9 @@ _threads = _available_cores()
 def set_num_threads(threads: int) -> None:
     """Let ``infer`` use up to ``threads`` threads (as ``torch.set_num_threads`` does for torch).
 
-    ``infer`` cuts a large batch into that many parts computed at once (each
-    part at least a chunk); below that, one thread. The default is the number
+    ``infer`` cuts a large batch into that many parts computed at once, when
+    each gets ``THREAD_CHUNKS`` chunks at least (about 300k rows of the
+    article's net); below that, one thread. The default is the number
     of cores this process may run on. ``net(x)`` is unaffected: it is the
     code a learner reads, one NumPy call after the other.
     """

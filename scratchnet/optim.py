@@ -55,6 +55,9 @@ class Optimizer:
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         self._check_grads()
+        self._update_each()
+
+    def _update_each(self):
         for param, state in zip(self.params, self.state):
             if param.grad is not None:
                 self._update(param, state)
@@ -208,7 +211,7 @@ class Adam(Optimizer):
         """
         flat = self._flat()  # checks the gradients' shapes on its way
         if flat is None:
-            return super().step()
+            return self._update_each()
         for state in self.state:
             state["step"] += 1
         step, values = self.state[0]["step"], flat["values"]
