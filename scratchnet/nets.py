@@ -121,9 +121,14 @@ class MLP(Module):
     @property
     def layers(self) -> list[Linear]:
         """The Linear layers in order: ``[fc1, ..., fcN]``."""
+        generation, kept = self.__dict__.get("_layers_kept", (None, None))
+        if generation == Module.structure_generation:  # no module anywhere has been assigned since: still true
+            return list(kept)
+        generation = Module.structure_generation
         layers: list[Any] = []  # Linear, unless a user put something else there (the architecture says so)
         while f"fc{len(layers) + 1}" in self._modules:
             layers.append(self._modules[f"fc{len(layers) + 1}"])
+        object.__setattr__(self, "_layers_kept", (generation, tuple(layers)))  # a cache: not an assignment to count
         return layers
 
     def forward(self, x):

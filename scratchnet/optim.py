@@ -216,7 +216,7 @@ class Adam(Optimizer):
             state["step"] += 1
         step, values = self.state[0]["step"], flat["values"]
         if values.size <= self._block(values):  # a small net: one rule over one vector, the fewest NumPy calls
-            grads = np.concatenate([np.asarray(param.grad).reshape(-1) for param in self.params])  # _flat: all set
+            grads = np.concatenate([param.grad for param in self.params], axis=None)  # each flattened; _flat: all set
             self._rule(values, grads, flat, step)
             return
         for param, span in zip(self.params, flat["spans"]):  # a large one: each gradient as it is, no copy
@@ -327,4 +327,7 @@ class Adam(Optimizer):
         held = getattr(self, "_held", None)
         if held is None or held[0].size < like.size or held[0].dtype != dtype:
             held = self._held = (np.empty(like.size, dtype), np.empty(like.size, dtype))
-        return held[0][: like.size].reshape(shape), held[1][: like.size].reshape(shape)
+        views = getattr(self, "_held_views", None)
+        if views is None or views[0].base is not held[0] or views[0].shape != shape:  # kept: cutting them costs 1 us
+            views = self._held_views = (held[0][: like.size].reshape(shape), held[1][: like.size].reshape(shape))
+        return views

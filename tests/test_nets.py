@@ -51,6 +51,28 @@ def test_mlp_with_identity_is_one_affine_map():
     np.testing.assert_allclose(net(x), x @ w.T + b, rtol=1e-5, atol=1e-6)
 
 
+def test_mlp_layers_follow_every_change_and_copies_keep_their_own():
+    """The layer list is kept between calls (1.5 us a forward pass): it must follow every change."""
+    import copy
+    import pickle
+
+    net = scratchnet.MLP((2, 4, 4, 1), rng=0)
+    x = np.random.default_rng(0).standard_normal((5, 2)).astype(np.float32)
+    assert net(x).shape == (5, 1)
+    net.layers.clear()  # a list of the caller's own: the kept one is not touched
+    assert [layer.out_features for layer in net.layers] == [4, 4, 1]
+    net.fc3 = scratchnet.Linear(4, 3, rng=1)
+    assert net.layers[2] is net.fc3 and net(x).shape == (5, 3)
+    net.fc2.fc9 = scratchnet.Linear(1, 1)  # an assignment anywhere, even deep inside: the list is read again
+    del net.fc3
+    assert len(net.layers) == 2 and net(x).shape == (5, 4)
+    net.fc3 = scratchnet.Linear(4, 1, rng=1)
+    for twin in (copy.deepcopy(net), pickle.loads(pickle.dumps(net))):
+        assert "_layers_kept" not in twin.__dict__
+        assert [id(layer) for layer in twin.layers] == [id(twin.fc1), id(twin.fc2), id(twin.fc3)]
+        np.testing.assert_array_equal(twin(x), net(x))
+
+
 def test_net_and_mlp_of_the_article_agree():
     net, mlp = scratchnet.Net(rng=0), scratchnet.MLP((2, 4, 4, 1))
     mlp.load_state_dict(net.state_dict())
