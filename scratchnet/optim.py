@@ -63,13 +63,23 @@ class Optimizer:
                 self._update(param, state)
 
     def _check_grads(self):
-        """``ValueError`` before anything changes if a gradient's shape is not its parameter's."""
+        """Before anything changes: ``ValueError`` if a gradient's shape is not its parameter's, ``TypeError`` if its
+        dtype is not (torch refuses both when the gradient is assigned; here ``.grad`` is a plain attribute)."""
         for index, param in enumerate(self.params):
             grad = param.grad
-            if grad is not None and (grad.shape if type(grad) is np.ndarray else np.shape(grad)) != param._data.shape:
+            if grad is None:
+                continue
+            grad = grad if type(grad) is np.ndarray else np.asarray(grad)
+            where = f"{type(self).__name__}.step(): parameter {index} holds"
+            if grad.shape != param._data.shape:
                 raise ValueError(
-                    f"{type(self).__name__}.step(): parameter {index} holds values of shape {param._data.shape} "
-                    f"but a gradient of shape {np.shape(param.grad)}; nothing was changed"
+                    f"{where} values of shape {param._data.shape} but a gradient of shape {grad.shape}; "
+                    "nothing was changed"
+                )
+            if grad.dtype != param._data.dtype:  # NumPy would round a float64 gradient into float32 values silently
+                raise TypeError(
+                    f"{where} {param._data.dtype} values but a gradient of dtype {grad.dtype}; convert it with "
+                    f"np.asarray(grad, dtype=np.{param._data.dtype}); nothing was changed"
                 )
 
     def _update(self, param, state):
@@ -229,9 +239,10 @@ class Adam(Optimizer):
         params = self.params
         flat = getattr(self, "_flat_arrays", None)
         if flat is not None and all(
-            p._data is view and getattr(p.grad, "shape", None) == view.shape for p, view in zip(params, flat["views"])
+            p._data is view and getattr(p.grad, "dtype", None) is view.dtype and p.grad.shape == view.shape
+            for p, view in zip(params, flat["views"])
         ):
-            return flat  # the common case, checked first: views of one array share its dtype
+            return flat  # the common case, checked first (any other dtype object takes the full check below)
         self._check_grads()
         if any(param.grad is None for param in params) or len({param._data.dtype for param in params}) > 1:
             return None

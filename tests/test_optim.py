@@ -181,15 +181,34 @@ def test_adam_block_by_block_gives_the_bits_of_one_pass(monkeypatch, settings, d
 
 @pytest.mark.parametrize("make", [lambda p: optim.SGD(p, lr=0.1, momentum=0.9), lambda p: optim.Adam(p, lr=0.1)])
 @pytest.mark.parametrize("missing", [None, 1])  # Adam's flat path, and the per-parameter one
-def test_a_gradient_of_the_wrong_shape_is_refused_and_nothing_changes(make, missing):
+@pytest.mark.parametrize(
+    "grad, error, message",
+    [
+        (
+            np.ones(3, np.float32),
+            ValueError,
+            r"parameter 5 holds values of shape \(1,\) but a gradient of shape \(3,\)",
+        ),
+        (np.ones(1), TypeError, r"parameter 5 holds float32 values but a gradient of dtype float64; convert it"),
+        (np.ones(1, np.float16), TypeError, "a gradient of dtype float16"),  # NumPy would widen it silently
+        ([1.0], TypeError, "a gradient of dtype float64"),
+    ],
+)
+def test_a_gradient_of_the_wrong_shape_or_dtype_is_refused_and_nothing_changes(make, missing, grad, error, message):
     net = scratchnet.Net(rng=0)
     optimizer = make(net.parameters())
     for number, param in enumerate(net.parameters()):
         param.grad = None if number == missing else np.ones(param.shape, np.float32)
     optimizer.step()
     before = [p.data.copy() for p in net.parameters()]
-    net.fc3.bias.grad = np.ones(3, np.float32)  # the bias has 1 value
-    with pytest.raises(ValueError, match=r"parameter 5 holds values of shape \(1,\) but a gradient of shape \(3,\)"):
+    net.fc3.bias.grad = grad  # the bias has 1 float32 value
+    with pytest.raises(error, match=message):
         optimizer.step()
     for a, b in zip(before, net.parameters()):
         np.testing.assert_array_equal(a, b.data)
+
+
+@pytest.mark.parametrize("grad", [np.ones(3, np.float32), np.ones(1), np.ones(1, np.float16)])
+def test_torch_refuses_the_same_gradients(grad):
+    with pytest.raises(RuntimeError, match="attempting to assign a gradient (of size|with dtype)"):
+        torch.nn.Linear(4, 1).bias.grad = torch.tensor(grad)
