@@ -19,6 +19,9 @@ class OutputComparison:
     an infinity with the same infinity; any other non-finite value is a mismatch.
     ``non_finite`` counts those agreements: values that agree without being
     numbers, which the verdict says aloud (a PASS over NaN proves nothing).
+    ``unbounded`` counts values that differ where the bound is infinite or
+    NaN (an infinite input, a bound that overflowed): such a bound allows
+    everything and so proves nothing; they count as mismatches.
     """
 
     name: str
@@ -30,6 +33,7 @@ class OutputComparison:
     size: int
     why: str
     non_finite: int = 0
+    unbounded: int = 0
 
     @property
     def passed(self):
@@ -48,6 +52,7 @@ class OutputComparison:
             "size": self.size,
             "why": self.why,
             "non_finite": self.non_finite,
+            "unbounded": self.unbounded,
         }
 
 
@@ -86,7 +91,10 @@ def compare_outputs(name, mine, theirs, tolerance, why):
         diff = np.where(mine == theirs, 0.0, diff)  # equal infinities give inf - inf = nan otherwise
         both_nan = np.isnan(mine) & np.isnan(theirs)
         diff = np.where(both_nan, 0.0, np.where(np.isnan(diff), np.inf, diff))
-        agree = (diff == 0) | (diff <= tolerance)  # equal values agree even where the bound is NaN
+        # Equal values agree even where the bound is NaN; different ones only within a finite bound (an infinite
+        # one allows everything, even NaN against a number, and proves nothing).
+        finite_bound = np.isfinite(tolerance)
+        agree = (diff == 0) | ((diff <= tolerance) & finite_bound)
         rel = np.where(diff == 0, 0.0, diff / np.abs(theirs))
         ratio = np.where(diff == 0, 0.0, diff / tolerance)
     largest = lambda a: float(np.max(a)) if a.size else 0.0  # noqa: E731
@@ -101,6 +109,16 @@ def compare_outputs(name, mine, theirs, tolerance, why):
         size=int(mine.size),
         why=why,
         non_finite=int(np.count_nonzero(both_nan | (np.isinf(mine) & (mine == theirs)))),
+        unbounded=int(np.count_nonzero((diff != 0) & ~finite_bound)),
+    )
+
+
+def _unbounded_note(comparison):
+    if not comparison.unbounded:
+        return ""
+    return (
+        f"; {comparison.unbounded} of them differ where the bound is infinite (an infinite or huge input): "
+        "nothing can be proved there"
     )
 
 
@@ -155,7 +173,7 @@ class Report:
             lines = [
                 f"verdict: FAIL, {c.name.replace(' vs ', ' and ')} differ by more than {rounding} allows: "
                 f"{c.max_abs_diff:.2g} apart where at most {c.max_tolerance:.2g} is allowed "
-                f"({c.mismatches} of {c.size} values)"
+                f"({c.mismatches} of {c.size} values)" + _unbounded_note(c)
                 for c in self.comparisons
                 if not c.passed
             ]
@@ -221,6 +239,11 @@ class Report:
             f"{c.max_tolerance:>10.3g} {c.ratio:>10.3g}  "
             + ("pass" if c.passed else f"FAIL ({c.mismatches} of {c.size} outside)")
             for c in self.comparisons
+        ]
+        rows += [
+            f"  {c.name}: {c.unbounded} of {c.size} values differ where the bound is infinite: nothing proved there"
+            for c in self.comparisons
+            if c.unbounded
         ]
         rows += [
             f"  {c.name}: {c.non_finite} of {c.size} values NaN or infinite on both sides (they agree as values only)"

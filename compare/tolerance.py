@@ -54,6 +54,7 @@ __all__ = [
     "forward_trace",
     "gamma",
     "linear_chain",
+    "local_slope",
     "loss_gradient_and_errors",
     "reference_activation",
     "reference_sigmoid",
@@ -238,11 +239,39 @@ def activation_bound(activation, z, out, e_z, u):
         if name in ROW_ACTIVATIONS:
             return row_activation_bound(name, z, out, e_z, u) + np.finfo(_dtype_of(u)).tiny
         rule = activation_error(activation)
-        bound = rule.lipschitz * e_z + branch_jump(activation, z, e_z, u)
+        bound = local_slope(activation, z, e_z, rule.lipschitz) * e_z + branch_jump(activation, z, e_z, u)
         terms = [(rule.relative_u, np.abs(out)), (rule.input_u, np.abs(z)), (rule.absolute_u, 1.0)]
         if any(coefficient for coefficient, _ in terms):  # (a zero coefficient must not meet an infinite value)
-            bound = bound + u * sum(coefficient * size for coefficient, size in terms if coefficient) + underflow(z, u)
+            evaluated = u * sum(coefficient * size for coefficient, size in terms if coefficient)
+            bound = bound + evaluated + underflow(z, u, times_z=name in _TIMES_Z)
         return bound
+
+
+def local_slope(activation, z, e_z, lipschitz):
+    """The largest ``|f'|`` over ``[z - e_z, z + e_z]``, elementwise, where it has a closed form; else ``lipschitz``.
+
+    sigmoid and tanh: ``f'`` peaks at 0 and falls with ``|t|``, so its largest value on the interval is at the
+    point nearest 0, ``max(|z| - e_z, 0)``: a saturated unit (``z`` = 1e6, or 3e38) passes on no error, where the
+    global 1/4 or 1 would let a large ``e_z`` through as an absurd bound. (``z`` is the float64 reference's, within
+    ``n 2**-53`` relative of the exact one: the interval is widened by ``2**-30 |z|``, and the slope, evaluated in
+    float64, raised by ``2**-40`` relative.) relu: 0 where the whole interval is negative (both sides give 0), else 1;
+    leaky_relu likewise with its slope. Where ``e_z`` is not finite, the global constant.
+    """
+    name = "identity" if activation is None else activation.name
+    if name not in ("sigmoid", "tanh", "relu", "leaky_relu"):
+        return lipschitz
+    if name in ("sigmoid", "tanh"):
+        nearest = np.maximum(np.abs(z) * (1.0 - 2.0**-30) - e_z, 0.0)  # z is the float64 reference's: a margin
+        if name == "sigmoid":
+            e = np.exp(-nearest)
+            slope = e / ((1.0 + e) * (1.0 + e))  # s (1 - s) at t >= 0, with e = exp(-t) in (0, 1]
+        else:
+            slope = 1.0 / np.cosh(nearest) ** 2  # 1 - tanh(t)^2, without the cancellation
+        slope = np.minimum(slope * (1.0 + 2.0**-40), lipschitz)
+    else:
+        negative = abs(activation.kwargs["negative_slope"]) if name == "leaky_relu" else 0.0
+        slope = np.where(z + e_z < 0, negative, np.where(z - e_z > 0, 1.0, max(1.0, negative)))
+    return np.where(np.isfinite(e_z), slope, lipschitz)
 
 
 def activation_gradient_bound(activation, z, upstream, u):
@@ -260,15 +289,22 @@ def activation_gradient_bound(activation, z, upstream, u):
     return gradient, bound
 
 
-def underflow(z, u):
+def underflow(z, u, times_z=True):
     """What results below the normal range may lose: ``tiny (1 + |z|)``, ``tiny`` the dtype's smallest normal.
 
     A result that underflows to a subnormal or to 0 loses up to ``tiny``; one that is ``z`` times such a
-    result (SiLU's ``z / (1 + exp(-z))``, where ``exp(-z)`` overflows to inf below z = -88.7 in float32 and
-    gives 0 instead of about ``-2.6e-37``) loses up to ``|z| tiny``.
+    result (``times_z``: SiLU's ``z / (1 + exp(-z))``, where ``exp(-z)`` overflows to inf below z = -88.7 in
+    float32 and gives 0 instead of about ``-2.6e-37``; GELU's ``z Phi(z)``) loses up to ``|z| tiny``.
     """
-    with np.errstate(all="ignore"):
-        return np.finfo(_dtype_of(u)).tiny * (1.0 + np.abs(z))
+    tiny = np.finfo(_dtype_of(u)).tiny
+    if not times_z:
+        return tiny
+    with np.errstate(all="ignore"):  # an infinite z gives an exact result (the same infinity, or 0, or NaN)
+        return tiny * (1.0 + np.where(np.isinf(z), 0.0, np.abs(z)))
+
+
+#: The activations whose value is ``z`` times a factor that may underflow (``underflow``).
+_TIMES_Z = ("silu", "gelu")
 
 
 def branch_jump(activation, z, e_z, u):
@@ -408,8 +444,14 @@ def forward_trace(chain, x, unit_roundoffs):
             n_roundings = layer.weight.shape[1] + (layer.bias is not None)
             out = reference_activation(layer.activation, z)
             z_errors, out_errors = [], []
+            # A z that is infinite because one of its terms is (an infinite input, weight or bias) is that same
+            # infinity in every order of summation (unless finite terms overflow the other way, giving NaN:
+            # a mismatch then): exact, where the bound's arithmetic would say inf and allow anything.
+            infinite_terms = (~np.isfinite(h)).astype(np.float64) @ (abs_w.T != 0) + ~np.isfinite(abs_b)
+            exact = np.isinf(z) & ((infinite_terms > 0) | ~np.isfinite(abs_w).all(axis=1))
             for u, e in zip(unit_roundoffs, errors):
                 e_z = e @ abs_w.T + gamma(n_roundings, u) * ((np.abs(h) + e) @ abs_w.T + abs_b)
+                e_z = np.where(exact, 0.0, e_z)
                 z_errors.append(e_z)
                 out_errors.append(activation_bound(layer.activation, z, out, e_z, u))
             trace.append(LayerTrace(h, z, out, errors, z_errors, out_errors))

@@ -128,6 +128,48 @@ def test_compare_outputs_rules():
     assert empty.passed and empty.max_abs_diff == 0
 
 
+def test_an_infinite_bound_proves_nothing():
+    """A bound that is infinite or NaN allows everything: different values there are mismatches, said aloud."""
+    unbounded = compare_outputs("f", [np.nan, 0.5, 2.0, 7.0], [-0.8, 0.5, 3.0, 7.0], [np.inf, np.inf, np.nan, 1.0], "t")
+    assert not unbounded.passed and unbounded.mismatches == 2 and unbounded.unbounded == 2  # equal values still agree
+    assert unbounded.to_dict()["unbounded"] == 2
+
+
+def _sigmoid_net_with_a_bug(monkeypatch):
+    """A Sequential 2 -> 4 (sigmoid) -> 1 and its twin, scratchnet's sigmoid then made wrong by 1% (or NaN at +inf)."""
+    net = scratchnet.Sequential(scratchnet.Linear(2, 4, rng=0), scratchnet.Sigmoid(), scratchnet.Linear(4, 1, rng=1))
+    net[0].weight.data[:, 0] = 1.0
+    return net, twin(net)
+
+
+@pytest.mark.parametrize("first", [np.inf, 3e38, 1e6, 1e3])
+@pytest.mark.parametrize("bug", ["1% too large", "textbook exp(z)/(1+exp(z))"])
+def test_saturated_or_infinite_units_keep_the_bound_sharp(monkeypatch, first, bug):
+    """Found by a hostile review: an input of inf (or 3e38, 1e6) made every bound downstream infinite (or 1e31,
+    0.09) through sigmoid's global slope 1/4, so a 1% error, even NaN against a number, passed. A z that is
+    infinite through an infinite term is exact; a saturated unit passes on no error (its slope there is 0)."""
+    from scratchnet import functional as F
+
+    net, theirs = _sigmoid_net_with_a_bug(monkeypatch)
+    x = np.array([[first, 0.5]], np.float32)
+    correct = compare_forward(net, theirs, x)
+    assert correct.passed, str(correct)
+    real = F.sigmoid
+    if bug == "1% too large":
+        wrong = lambda z: real(z) * np.asarray(1.01, np.asarray(z).dtype)  # noqa: E731
+    else:
+
+        def wrong(z):
+            z = np.asarray(z)
+            with np.errstate(all="ignore"):
+                return (np.exp(z) / (1 + np.exp(z))).astype(z.dtype)
+
+    monkeypatch.setattr(F, "sigmoid", wrong)
+    report = compare_forward(net, theirs, x)
+    assert not report.passed and report.blamed == ["scratchnet"], str(report)
+    assert report.comparisons[-1].max_tolerance < 1e-5 or report.comparisons[-1].unbounded
+
+
 def test_like_with_like():
     mine = scratchnet.Net(rng=0)
     theirs = twin(mine).double()
