@@ -30,6 +30,7 @@ __all__ = [
     "describe",
     "judge_layers",
     "layer_values",
+    "one_layer",
     "onnxruntime_session",
     "onnxruntime_values",
     "torch_unit_roundoff",
@@ -222,28 +223,43 @@ def layer_values(net, x):
     """
     architecture = architecture_of(net, "per-layer comparison")
     values = []
-    if is_scratch(net):
-        h = x
-        with np.errstate(all="ignore"), no_grad():
-            for name, spec in zip(architecture.layer_names, architecture.layers):
-                z = net.get_submodule(name)(h)
-                h = z if spec.activation is None else scratch_activation(spec.activation)(z)
-                values.append((np.asarray(z), np.asarray(h)))
-        return values
-    h = torch.tensor(x, device=next(net.parameters()).device)
-    with torch.no_grad():
-        for name, spec in zip(architecture.layer_names, architecture.layers):
-            z = net.get_submodule(name)(h)
-            h = z if spec.activation is None else torch_activation(spec.activation)(z)
-            values.append((z.cpu().numpy(), h.cpu().numpy()))
+    h = x
+    for number in range(len(architecture.layers)):
+        z, h = one_layer(net, number, h)
+        values.append((z, h))
     return values
+
+
+def one_layer(net, number, x):
+    """Layer ``number`` of ``net`` alone on ``x`` (a NumPy array of the layer's dtype), in ``net``'s own framework:
+    ``(z, h)`` as NumPy arrays."""
+    architecture = architecture_of(net, "per-layer comparison")
+    name, spec = architecture.layer_names[number], architecture.layers[number]
+    if is_scratch(net):
+        with np.errstate(all="ignore"), no_grad():
+            z = net.get_submodule(name)(x)
+            h = z if spec.activation is None else scratch_activation(spec.activation)(z)
+        return np.asarray(z), np.asarray(h)
+    with torch.no_grad():
+        z = net.get_submodule(name)(torch.as_tensor(x, device=next(net.parameters()).device))
+        h = z if spec.activation is None else torch_activation(spec.activation)(z)
+    return z.cpu().numpy(), h.cpu().numpy()
 
 
 def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs, onnxruntime_layers=None):
     """Every layer's ``z`` and ``h``, from both frameworks (and onnxruntime's, when given as ``[(z, h), ...]``),
-    each judged against the reference's with its own bound (onnxruntime's is scratchnet's: the same ``u``)."""
+    each judged against the reference's with its own bound (onnxruntime's is scratchnet's: the same ``u``).
+
+    Then each layer **alone** (rows ``scratchnet alone``, ``torch alone``): both frameworks' layer run on the
+    reference's input to it, rounded to the dtype (the same values for both), judged with the bound of that
+    one layer from an exact input. A chained bound grows by about ``|W|`` at every layer (it is a worst
+    case), so deep in a wide network it can exceed the outputs themselves; a layer's own bound stays a few
+    ``u`` wide, and a wrong activation or weight in any layer fails there.
+    """
     u_scratch, u_torch, u_ref = unit_roundoffs
+    chain = linear_chain(torch_net)
     names = architecture_of(torch_net).layer_names
+    dtype = np.dtype(scratch_dtype(scratch_net))
     sides = [
         ("scratchnet", layer_values(scratch_net, x), 0, u_scratch),
         ("torch", layer_values(torch_net, x), 1, u_torch),
@@ -253,11 +269,22 @@ def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs, onnxruntime_l
     layers = []
     for number, (name, step) in enumerate(zip(names, trace)):
         rows = []
+        why = "bound(u={:.3g}) + reference bound(u={:.3g})"
         for side, values, index, u in sides:
             z, h = values[number]
-            why = f"bound(u={u:.3g}) + reference bound(u={u_ref:.3g})"
-            rows.append(compare_outputs(f"{side} z", z, step.z, step.e_z[index] + step.e_z[2], why))
-            rows.append(compare_outputs(f"{side} h", h, step.h_out, step.e_out[index] + step.e_out[2], why))
+            rows.append(compare_outputs(f"{side} z", z, step.z, step.e_z[index] + step.e_z[2], why.format(u, u_ref)))
+            rows.append(
+                compare_outputs(f"{side} h", h, step.h_out, step.e_out[index] + step.e_out[2], why.format(u, u_ref))
+            )
+        with np.errstate(all="ignore"):
+            given = np.asarray(step.h_in).astype(dtype)  # the reference's input to this layer, as both receive it
+        (alone,) = forward_trace([chain[number]], given, list(unit_roundoffs))
+        for side, net, index, u in (("scratchnet", scratch_net, 0, u_scratch), ("torch", torch_net, 1, u_torch)):
+            _, h = one_layer(net, number, given)
+            bound = alone.e_out[index] + alone.e_out[2]
+            rows.append(
+                compare_outputs(f"{side} alone", h, alone.h_out, bound, "this layer alone: " + why.format(u, u_ref))
+            )
         layers.append(LayerReport(name or "linear", tuple(rows)))
     return tuple(layers)
 

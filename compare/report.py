@@ -101,10 +101,10 @@ def compare_outputs(name, mine, theirs, tolerance, why):
     return OutputComparison(
         name,
         max_abs_diff=largest(diff),
-        max_rel_diff=largest(np.nan_to_num(rel, nan=np.inf)),
+        max_rel_diff=largest(np.nan_to_num(rel, nan=np.inf, posinf=np.inf)),
         # where both are numbers: the bound at a NaN or an infinity (agreeing or not by identity) says nothing
         max_tolerance=largest(np.nan_to_num(np.where(np.isfinite(mine) & np.isfinite(theirs), tolerance, 0.0))),
-        ratio=largest(np.nan_to_num(ratio, nan=np.inf)),
+        ratio=largest(np.nan_to_num(ratio, nan=np.inf, posinf=np.inf)),  # inf stays inf: a bound of 0 exceeded
         mismatches=int(np.count_nonzero(~agree)),
         size=int(mine.size),
         why=why,
@@ -157,6 +157,12 @@ class Report:
                     f"{rounding} allows {pair.max_tolerance:.2g}"
                 )
             lines = [f"verdict: PASS, {said}"]
+            alone = [c for layer in self.layers for c in layer.comparisons if c.name.endswith(" alone")]
+            if alone:
+                lines.append(
+                    f"  and each of the {len(self.layers)} layers, run alone on the same input, is within its own "
+                    f"bound (at most {max(c.ratio for c in alone):.2g} of it)"
+                )
             if pair.non_finite:
                 lines.append(
                     f"  but {pair.non_finite} of {pair.size} outputs are NaN or infinite on both sides: equal, but "
@@ -177,6 +183,15 @@ class Report:
                 for c in self.comparisons
                 if not c.passed
             ]
+            if not lines:  # the outputs' chained bounds were too wide to see it; a layer's own bound is not
+                layer = next(layer for layer in self.layers if not layer.passed)
+                lines = [
+                    f"verdict: FAIL, in layer {layer.name}, {c.name} differs from the float64 reference by more than "
+                    f"{rounding} allows: {c.max_abs_diff:.2g} apart where at most {c.max_tolerance:.2g} is allowed "
+                    f"({c.mismatches} of {c.size} values)" + _unbounded_note(c)
+                    for c in layer.comparisons
+                    if not c.passed
+                ]
         return "\n".join([self.title, *lines, *self._blame_lines()])
 
     def _blame_lines(self):
@@ -193,7 +208,8 @@ class Report:
 
     @property
     def passed(self):
-        return all(c.passed for c in self.comparisons)
+        """Every comparison, and every layer's (each rigorous: one outside its bound is a difference too)."""
+        return all(c.passed for c in self.comparisons) and self.first_failing_layer is None
 
     @property
     def first_failing_layer(self):
@@ -202,12 +218,12 @@ class Report:
 
     def layer_table(self):
         """Every layer's z and h, both frameworks, against the reference: one row each."""
-        lines = [f"  {'layer':<10} {'compared':<14} {'max |diff|':>11} {'tolerance':>10} {'|diff|/tol':>10}  result"]
+        lines = [f"  {'layer':<10} {'compared':<16} {'max |diff|':>11} {'tolerance':>10} {'|diff|/tol':>10}  result"]
         for layer in self.layers:
             for c in layer.comparisons:
                 result = "pass" if c.passed else f"FAIL ({c.mismatches} of {c.size} outside)"
                 lines.append(
-                    f"  {layer.name:<10} {c.name:<14} {c.max_abs_diff:>11.3g} {c.max_tolerance:>10.3g} "
+                    f"  {layer.name:<10} {c.name:<16} {c.max_abs_diff:>11.3g} {c.max_tolerance:>10.3g} "
                     f"{c.ratio:>10.3g}  {result}"
                 )
         return "\n".join(lines)
@@ -228,8 +244,13 @@ class Report:
 
     @property
     def blamed(self):
-        """The implementations outside their bound against the independent reference (rows ``X vs ... reference``)."""
-        return [c.name.split(" vs ")[0] for c in self.comparisons if c.name.endswith("reference") and not c.passed]
+        """The implementations outside their bound against the independent reference (rows ``X vs ... reference``;
+        when every output is within its bound, the rows of the first layer outside its own)."""
+        blamed = [c.name.split(" vs ")[0] for c in self.comparisons if c.name.endswith("reference") and not c.passed]
+        if blamed or self.first_failing_layer is None:
+            return blamed
+        layer = next(layer for layer in self.layers if not layer.passed)
+        return list(dict.fromkeys(c.name.split(" ")[0] for c in layer.comparisons if not c.passed))
 
     def __str__(self):
         head = self.title
@@ -255,9 +276,12 @@ class Report:
             why = [f"  each row: {reasons.pop()}"]
         else:
             why = [f"  {c.name}: {c.why}" for c in self.comparisons]
+        failing = [c.name for c in self.comparisons if not c.passed]
+        if self.first_failing_layer is not None:
+            failing.append(f"layer {self.first_failing_layer}")
         verdict = (
             "verdict: PASS, every comparison is within its derived tolerance"
             if self.passed
-            else "verdict: FAIL, " + ", ".join(c.name for c in self.comparisons if not c.passed) + " outside tolerance"
+            else "verdict: FAIL, " + ", ".join(failing) + " outside tolerance"
         )
         return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict, *self._blame_lines()])

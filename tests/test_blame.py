@@ -62,7 +62,7 @@ def test_the_report_as_json_is_stable_and_complete():
     ]
     assert [layer["name"] for layer in document["layers"]] == ["fc1", "fc2"]
     assert {c["name"] for c in document["layers"][0]["comparisons"]} == {
-        "scratchnet z", "scratchnet h", "torch z", "torch h"
+        "scratchnet z", "scratchnet h", "torch z", "torch h", "scratchnet alone", "torch alone"
     }  # fmt: skip
     nan = scratchnet.MLP((2, 1), rng=0)
     nan.fc1.weight.data[0, 0] = np.nan

@@ -267,7 +267,9 @@ def test_onnxruntime_passes_compare_forward_for_every_activation(activation, dty
         "scratchnet vs torch",
     ]
     assert report.values["onnxruntime"].shape == (5, 4, 3)
-    assert [c.name for c in report.layers[1].comparisons][-2:] == ["onnxruntime z", "onnxruntime h"]
+    assert [c.name for c in report.layers[1].comparisons][-4:] == [
+        "onnxruntime z", "onnxruntime h", "scratchnet alone", "torch alone"
+    ]  # fmt: skip
 
 
 def planted(save, layer, delta):

@@ -170,6 +170,38 @@ def test_saturated_or_infinite_units_keep_the_bound_sharp(monkeypatch, first, bu
     assert report.comparisons[-1].max_tolerance < 1e-5 or report.comparisons[-1].unbounded
 
 
+def test_a_wrong_activation_in_a_deep_network_fails_in_its_layer(monkeypatch):
+    """Found by a hostile review: a chained worst-case bound grows by about |W| a layer, so at the output of a
+    deep network it exceeds the outputs, and a leaky ReLU in place of ReLU passed (the layer table saw it, but
+    ``passed`` ignored it). Each layer run alone on the reference's input keeps a bound of a few u."""
+    from scratchnet import functional as F
+
+    net = scratchnet.MLP((16,) + (64,) * 11 + (1,), "relu", rng=0)
+    x = np.random.default_rng(0).standard_normal((32, 16)).astype(np.float32)
+    correct = compare_forward(net, twin(net), x)
+    assert correct.passed and correct.comparisons[-1].max_tolerance > 0.01, str(correct)  # loose at the output
+    assert "each of the 12 layers, run alone on the same input, is within its own bound" in correct.plain()
+    real = F.relu
+    monkeypatch.setattr(F, "relu", lambda z: np.where(np.asarray(z) > 0, z, 0.02 * np.asarray(z)).astype(z.dtype))
+    report = compare_forward(net, twin(net), x)
+    assert not report.passed and report.first_failing_layer == "fc1" and report.blamed == ["scratchnet"]
+    assert all(c.passed for c in report.comparisons)  # the outputs, 0.0007 apart, are within their loose bound
+    assert "verdict: FAIL, in layer fc1, scratchnet alone differs from the float64 reference" in report.plain()
+    rows = {c.name: c for c in report.layers[5].comparisons}
+    assert not rows["scratchnet alone"].passed and rows["torch alone"].passed and rows["torch alone"].ratio < 1
+    monkeypatch.setattr(F, "relu", real)
+
+
+def test_a_failing_layer_fails_the_report():
+    from compare.report import LayerReport, Report
+
+    good, bad = (compare_outputs("scratchnet alone", [1.0], [1.0 + d], 1e-9, "t") for d in (0.0, 1e-3))
+    report = Report("t", (good,), "rule", {}, layers=(LayerReport("fc1", (good,)), LayerReport("fc2", (bad,))))
+    assert not report.passed and report.first_failing_layer == "fc2" and report.blamed == ["scratchnet"]
+    assert "verdict: FAIL, in layer fc2, scratchnet alone differs from the float64 reference" in report.plain()
+    assert "verdict: FAIL, layer fc2 outside tolerance" in str(report)
+
+
 def test_like_with_like():
     mine = scratchnet.Net(rng=0)
     theirs = twin(mine).double()
