@@ -92,6 +92,8 @@ def check_input(x, dtype, in_features, caller, what="x"):
     networks then receive the very same converted values). Strings, None,
     complex and object arrays are a ``TypeError``; a wrong shape a ``ValueError``.
     """
+    if isinstance(x, np.ma.MaskedArray):
+        raise TypeError(f"{caller}: {what} may not be a masked array (fill it first: x.filled(0.0))")
     try:
         array = np.asarray(x)
     except (TypeError, ValueError) as error:

@@ -64,12 +64,21 @@ def as_array(x, dtype, owner, what="input", *, differentiable=True):
     Python numbers and lists, and integer or boolean arrays, are converted to
     ``dtype``. A floating array of another dtype is refused rather than
     silently rounded or widened. An array of the right dtype is returned as it
-    is (no copy), so callers must not write into the result. When a forward
+    is (no copy), so callers must not write into the result. A masked array
+    is refused (its mask would be ignored here and applied there); other
+    ndarray subclasses (``np.matrix``, memmap) are taken as plain arrays. When a forward
     pass is recording, a conversion of a ``differentiable`` value is noted on
     its tape, so that the gradient reaches the object the caller passed.
     """
-    if isinstance(x, np.ndarray):
+    if type(x) is np.ndarray:
         array = x
+    elif isinstance(x, np.ma.MaskedArray):  # its own dot and arithmetic would treat masked values as they please
+        raise TypeError(
+            f"{owner} does not take a masked array as {what}: fill the masked values first (x.filled(0.0)), "
+            "or pass x.data to ignore the mask"
+        )
+    elif isinstance(x, np.ndarray):  # np.matrix, memmap: the plain array (a subclass's dot may change shapes)
+        array = np.asarray(x)
     else:
         try:
             array = np.asarray(x)

@@ -113,7 +113,7 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     _, steps, widest, blas_bound = _plan(net)
     first = steps[0][0]
     dtype = first.weight._data.dtype
-    x = as_input(x, dtype, first.in_features, net)
+    x = as_input(x, dtype, first.in_features, f"infer() with this {type(net).__name__}")
     assert isinstance(x, np.ndarray)  # for the type checker: as_input returns an array
     if x.ndim == 2:  # the common cases first, without reshapes
         n = x.shape[0]
@@ -240,6 +240,18 @@ def _plan(net):
         else:
             steps.append((net.get_submodule(name), IN_PLACE[activation.name], activation.kwargs))
     steps = tuple(steps)
+    held = {
+        f"{name}.{kind}": tensor.data.dtype.name
+        for name, (layer, _, _) in zip(architecture.layer_names, steps)
+        for kind, tensor in (("weight", layer.weight), ("bias", layer.bias))
+        if tensor is not None
+    }
+    if len(set(held.values())) > 1:  # net(x) refuses it at the first layer of another dtype
+        listed = ", ".join(f"{key} {dtype}" for key, dtype in held.items())
+        raise TypeError(
+            f"infer() refuses this {type(net).__name__}: its weights hold more than one dtype ({listed}); "
+            "convert the whole network, e.g. net.to(np.float64)"
+        )
     widest = max(layer.out_features for layer, _, _ in steps)
     blas_bound = not any(_folds(layer) for layer, _, _ in steps)
     plan = (generation, steps, widest, blas_bound)

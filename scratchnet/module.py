@@ -72,6 +72,7 @@ class Parameter:
         check_float_dtype(array.dtype)
         self._data = np.ascontiguousarray(array)
         self.grad = None
+        Module.structure_generation += 1  # a dtype may have changed: plans compiled for the old one are stale
 
     shape = property(lambda self: self.data.shape, doc="Shape of ``data``.")
     dtype = property(lambda self: self.data.dtype, doc="dtype of ``data``.")

@@ -109,6 +109,39 @@ def test_input_rules_are_linears():
         scratchnet.infer(scratchnet.ReLU(), np.zeros(2))
 
 
+@pytest.mark.filterwarnings("ignore:the matrix subclass:PendingDeprecationWarning")
+def test_ndarray_subclasses_are_refused_or_taken_as_plain_arrays():
+    """Found by a hostile review: a masked array went through infer's small paths as MaskedArray.dot (masked
+    values as 0, a masked output), through net(x) as its raw data, and np.matrix came back 3-D."""
+    net = scratchnet.Net(rng=0)
+    x = np.array([[1.0, 2.0], [3.0, -4.0], [0.5, 0.5]], np.float32)
+    masked = np.ma.masked_array(x, mask=[[0, 1], [0, 0], [1, 1]])
+    for run in (net, net.fc1, lambda v: scratchnet.infer(net, v)):
+        with pytest.raises(TypeError, match=r"does not take a masked array as input: fill the masked values"):
+            run(masked)
+    for rows in (x, np.tile(x, (5000, 1))):
+        y = scratchnet.infer(net, np.matrix(rows))
+        assert type(y) is np.ndarray and y.shape == (len(rows), 1)
+        np.testing.assert_array_equal(y, scratchnet.infer(net, rows))
+        forward = net(np.matrix(rows))
+        assert type(forward) is np.ndarray and np.array_equal(forward, net(rows))
+
+
+@pytest.mark.parametrize("batch", [1, 5, 20000])
+def test_a_network_of_mixed_dtypes_is_refused_like_forward(batch):
+    """Found by a hostile review: with one layer converted, net(x) refused and infer computed, in float64 at a
+    few rows and float32 in chunks."""
+    net = scratchnet.Net(rng=0)
+    scratchnet.infer(net, np.ones((batch, 2), np.float32))  # a plan compiled before the change
+    net.fc2.to(np.float64)
+    with pytest.raises(TypeError, match="holds float64 values and expects float64 input; got float32"):
+        net(np.ones((batch, 2), np.float32))
+    with pytest.raises(TypeError, match=r"more than one dtype \(fc1.weight float32, .*fc2.weight float64"):
+        scratchnet.infer(net, np.ones((batch, 2), np.float32))
+    net.to(np.float64)
+    assert scratchnet.infer(net, np.ones((batch, 2))).dtype == np.float64
+
+
 def peak_extra(net, x):
     scratchnet.infer(net, x)
     tracemalloc.start()
