@@ -175,7 +175,8 @@ class Adam(Optimizer):
         g = -g                                   if maximize
         p = p * (1 - lr * weight_decay)          if decoupled_weight_decay (AdamW)
         g = g + weight_decay * p                 elif weight_decay != 0
-        m = beta1 * m + (1 - beta1) * g          (first moment; torch computes m + (1 - beta1)(g - m))
+        m = beta1 * m + (1 - beta1) * g          (first moment; torch's lerp: m + (1 - beta1)(g - m), or
+                                                  g - (g - m) beta1 when beta1 <= 1/2)
         v = beta2 * v + (1 - beta2) * g^2        (second moment)
         v_max = max(v_max, v)                    if amsgrad, and v_max replaces v below
         m_hat = m / (1 - beta1^t)                (bias correction: m and v start at 0)
@@ -316,8 +317,13 @@ class Adam(Optimizer):
         m, v = moments["exp_avg"], moments["exp_avg_sq"]
         first, second = self._scratch(p)
         np.subtract(g, m, out=first)
-        first *= 1 - beta1
-        m += first  # m + (1 - beta1) (g - m)
+        weight = 1 - beta1
+        if weight < 0.5:
+            first *= weight
+            m += first  # m + (1 - beta1) (g - m)
+        else:  # torch's lerp from the other end when its weight is >= 1/2: g - (g - m) beta1, exactly g at beta1 = 0
+            first *= 1 - p.dtype.type(weight)  # 1 - weight in the values' dtype, as torch
+            np.subtract(g, first, out=m)
         np.multiply(g, 1 - beta2, out=first)
         first *= g
         v *= beta2

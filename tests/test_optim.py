@@ -212,3 +212,25 @@ def test_a_gradient_of_the_wrong_shape_or_dtype_is_refused_and_nothing_changes(m
 def test_torch_refuses_the_same_gradients(grad):
     with pytest.raises(RuntimeError, match="attempting to assign a gradient (of size|with dtype)"):
         torch.nn.Linear(4, 1).bias.grad = torch.tensor(grad)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("betas", [(0.0, 0.0), (0.0, 0.99), (0.25, 0.9)])
+def test_adam_with_beta1_at_most_a_half_keeps_a_small_gradient_like_torch(dtype, betas):
+    """Found by a hostile review: m + (1 - beta1)(g - m) loses a gradient much smaller than m (at beta1 = 0, m
+    stayed 1.0 for g = 1e-17, and with eps = 0 a whole step went wrong); torch's lerp computes g - (g - m) beta1
+    when its weight 1 - beta1 is at least 1/2, exactly g at beta1 = 0."""
+    mine = scratchnet.Parameter(np.array([0.5, -1.0], dtype))
+    theirs = torch.nn.Parameter(torch.tensor(np.array([0.5, -1.0], dtype)))
+    opt, reference = (
+        optim.Adam([mine], lr=0.1, betas=betas, eps=0.0),
+        torch.optim.Adam([theirs], lr=0.1, betas=betas, eps=0.0),
+    )
+    for grad in ([1.0, 2.0], [1e-17, 3e-9], [0.25, -1e-20]):
+        mine.grad, theirs.grad = np.array(grad, dtype), torch.tensor(np.array(grad, dtype))
+        opt.step()
+        reference.step()
+        np.testing.assert_allclose(opt.state[0]["exp_avg"], reference.state[theirs]["exp_avg"].numpy(), rtol=1e-6)
+        np.testing.assert_allclose(mine.data, theirs.detach().numpy(), rtol=1e-6)
+    if betas[0] == 0:
+        assert np.array_equal(opt.state[0]["exp_avg"], np.array([0.25, -1e-20], dtype))  # exactly the last gradient
