@@ -60,6 +60,7 @@ class StepComparison:
     max_rel_diff: float
     ratio: float
     worst_tensor: str
+    non_finite: int = 0  # weights NaN or infinite on both sides: equal as values, but they prove nothing
 
     @property
     def passed(self):
@@ -109,7 +110,15 @@ class TrainingReport:
         """One line: PASS, or FAIL with the first step where the weights left the budget."""
         failed = [s.step for s in self.steps if not s.passed]
         if not failed:
-            return "verdict: PASS, the weights stayed within the rounding budget at every step"
+            verdict = "verdict: PASS, the weights stayed within the rounding budget at every step"
+            diverged = next((s for s in self.steps if s.non_finite), None)
+            if diverged is not None:
+                verdict += (
+                    f"\n  but from step {diverged.step} on, {diverged.non_finite} weights are NaN or infinite on both "
+                    "sides: equal, but not numbers, so they prove nothing (the training diverged: a smaller "
+                    "learning rate?)"
+                )
+            return verdict
         return f"verdict: FAIL, the weights left the budget at step {failed[0]} ({len(failed)} steps in all)"
 
 
@@ -219,16 +228,22 @@ def compare_training(
 
 
 def _step_comparison(number, loss_s, loss_t, mine, theirs, budget):
-    worst_name, worst_ratio, max_abs, max_rel = "", 0.0, 0.0, 0.0
+    worst_name, worst_ratio, max_abs, max_rel, non_finite = "", 0.0, 0.0, 0.0, 0
     with np.errstate(all="ignore"):
         for name in mine:
             a, b = mine[name].astype(np.float64), theirs[name].astype(np.float64)
             same = (a == b) | (np.isnan(a) & np.isnan(b))  # equal, or NaN on both sides
+            non_finite += int(np.count_nonzero(same & ~np.isfinite(a)))
             diff = np.where(same, 0.0, np.nan_to_num(np.abs(a - b), nan=np.inf))  # NaN on one side: infinitely apart
-            ratio = np.where(diff == 0, 0.0, np.nan_to_num(diff / budget[name], nan=np.inf))
+            # a budget that is infinite or NaN allows everything and proves nothing: a difference there fails
+            ratio = np.where(
+                diff == 0,
+                0.0,
+                np.where(np.isfinite(budget[name]), np.nan_to_num(diff / budget[name], nan=np.inf), np.inf),
+            )
             rel = np.where(diff == 0, 0.0, diff / np.abs(b))
             if ratio.size and ratio.max() >= worst_ratio:
                 worst_name, worst_ratio = name, float(ratio.max())
             max_abs = max(max_abs, float(diff.max(initial=0)))
             max_rel = max(max_rel, float(rel.max(initial=0)))
-    return StepComparison(number, loss_s, loss_t, max_abs, max_rel, worst_ratio, worst_name)
+    return StepComparison(number, loss_s, loss_t, max_abs, max_rel, worst_ratio, worst_name, non_finite)

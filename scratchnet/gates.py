@@ -71,8 +71,14 @@ class GateResult:
 
     @property
     def predictions(self):
-        """The network's answers: 1 where the logit is positive."""
-        return (np.asarray(self.logits) > 0).astype(int)
+        """The network's answers: 1 where the logit is positive, 0 where not, -1 (no answer) where it is NaN."""
+        logits = np.asarray(self.logits)
+        return np.where(np.isnan(logits), -1, logits > 0).astype(int)
+
+    @property
+    def diverged(self):
+        """The epoch whose loss was first NaN or infinite (the training diverged), or None."""
+        return next((epoch for epoch, loss in enumerate(self.losses, 1) if not np.isfinite(loss)), None)
 
     @property
     def accuracy(self):
@@ -85,9 +91,14 @@ class GateResult:
         for (a, b), want, p, answer in zip(
             INPUTS, GATES[self.gate], self.probabilities.ravel(), self.predictions.ravel()
         ):
-            mark = "" if answer == want else "  <- wrong"
-            lines.append(f"{a:>3} {b:>3} {want:>5} {p:>9.4f} {answer:>7}{mark}")
+            mark = "" if answer == want else "  <- no answer (NaN)" if answer < 0 else "  <- wrong"
+            lines.append(f"{a:>3} {b:>3} {want:>5} {p:>9.4f} {'?' if answer < 0 else answer:>7}{mark}")
         lines.append(f"accuracy: {self.accuracy:.0%} ({int(round(self.accuracy * 4))} of 4)")
+        if self.diverged is not None:
+            lines.append(
+                f"the training diverged: the loss is {self.losses[self.diverged - 1]} from epoch {self.diverged} "
+                "(the learning rate is too large: try a smaller --lr)"
+            )
         return "\n".join(lines)
 
 
@@ -133,5 +144,7 @@ def train_gate(
     """
     x, target = gate_data(gate, dtype)
     net = gate_network(sizes, activation, dtype=dtype, seed=seed)
-    losses = fit(net, BCEWithLogitsLoss(), optim.Adam(net.parameters(), lr=lr), x, target, epochs, on_epoch=on_epoch)
-    return GateResult(gate, "scratch", describe_network(net), seed, losses, net(x), net)
+    with np.errstate(all="ignore"):  # a training that diverges to NaN is said in words (GateResult.diverged)
+        optimizer = optim.Adam(net.parameters(), lr=lr)
+        losses = fit(net, BCEWithLogitsLoss(), optimizer, x, target, epochs, on_epoch=on_epoch)
+        return GateResult(gate, "scratch", describe_network(net), seed, losses, net(x), net)

@@ -92,3 +92,34 @@ def test_cli_bad_arguments_exit_2_with_one_line(argv, capsys):
         main(argv)
     assert caught.value.code == 2
     assert len(capsys.readouterr().err.splitlines()) == 1
+
+
+def test_a_diverged_training_says_so_instead_of_grading_nan(capsys):
+    """Found by a hostile review: at --lr 1e30 every output was NaN, graded as the answer 0, so AND scored 75%
+    ("3 of 4") with NumPy warnings on stderr; compare train said PASS over NaN weights without a word."""
+    assert main(["train", "--gate", "and", "--lr", "1e30", "--epochs", "20"]) == 0
+    captured = capsys.readouterr()
+    assert captured.err == ""
+    assert "accuracy: 0% (0 of 4)" in captured.out and captured.out.count("?  <- no answer (NaN)") == 4
+    assert "the training diverged: the loss is nan from epoch 2" in captured.out
+    result = train_gate("and", epochs=20)
+    assert result.diverged is None and "diverged" not in result.truth_table()
+
+
+def test_compare_train_says_nan_weights_prove_nothing(capsys):
+    from .optional import optional_names
+
+    (compare_main,) = optional_names("compare.cli", "main")
+    assert compare_main(["train", "--gate", "xor", "--lr", "1e308", "--epochs", "3"]) == 0
+    captured = capsys.readouterr()
+    assert "37 weights are NaN or infinite on both sides: equal, but not numbers, so they prove nothing" in captured.out
+    assert captured.err == ""
+
+
+def test_an_infinite_training_budget_proves_nothing():
+    from .optional import optional_names
+
+    (step_comparison,) = optional_names("compare.training", "_step_comparison")
+    mine, theirs = {"w": np.array([1.0, 2.0])}, {"w": np.array([1.5, 2.0])}
+    assert not step_comparison(1, 0.0, 0.0, mine, theirs, {"w": np.array([np.inf, 0.0])}).passed
+    assert step_comparison(1, 0.0, 0.0, mine, theirs, {"w": np.array([1.0, 0.0])}).passed
