@@ -25,6 +25,7 @@ __all__ = [
     "assert_equivalent",
     "check_input",
     "check_pair",
+    "check_trainable",
     "compare_forward",
     "compare_weights",
     "describe",
@@ -83,6 +84,18 @@ def check_pair(scratch_net, torch_net, caller):
             f"compare like with like: scratchnet holds {mine}, torch holds {theirs}; convert one with .to(dtype)"
         )
     return mine, next(torch_net.parameters()).device
+
+
+def check_trainable(torch_net, caller):
+    """``TypeError`` naming a frozen parameter (``requires_grad=False``): torch computes no gradient for it and no
+    optimizer moves it, while every scratchnet parameter trains; gradients and steps would differ by design."""
+    frozen = [name for name, parameter in torch_net.named_parameters() if not parameter.requires_grad]
+    if frozen:
+        raise TypeError(
+            f"{caller}: the torch network has frozen parameters ({', '.join(frozen)}: requires_grad=False), which "
+            "torch neither differentiates nor steps while scratchnet trains every parameter; compare the forward "
+            "pass, or unfreeze them (requires_grad_(True))"
+        )
 
 
 def check_input(x, dtype, in_features, caller, what="x"):
@@ -162,6 +175,12 @@ def compare_forward(scratch_net, torch_net, x, *, onnx=False):
         scratch_out = np.asarray(scratch_net(x))
     with torch.no_grad():
         torch_out = torch_net(torch.tensor(x, device=device)).cpu().numpy()
+    if torch_out.shape != scratch_out.shape:  # a module the description reads as the identity changed shapes
+        raise ValueError(
+            f"compare_forward: on input of shape {x.shape} the torch network gives shape {tuple(torch_out.shape)} and "
+            f"its description {describe(torch_net)} gives {scratch_out.shape}: the network is not that chain for "
+            "this input (nn.Flatten on more than 2 dimensions?); give (batch, features) input"
+        )
     witness = None
     if onnx:
         from scratchnet.onnx import tensor_names

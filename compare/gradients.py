@@ -3,7 +3,7 @@
 import numpy as np
 import torch
 
-from .forward import check_input, check_pair, describe, tolerance_rule, torch_unit_roundoff
+from .forward import check_input, check_pair, check_trainable, describe, tolerance_rule, torch_unit_roundoff
 from .report import Report, compare_outputs
 from .tolerance import backward_bounds, forward_trace, linear_chain, unit_roundoff
 from .weights import architecture_of
@@ -36,6 +36,7 @@ def compare_gradients(scratch_net, torch_net, x, grad_output=None, *, rng=None):
         ``values[name]`` is ``{"scratchnet": ..., "torch": ..., "reference": ...}``.
     """
     dtype, device = check_pair(scratch_net, torch_net, "compare_gradients")
+    check_trainable(torch_net, "compare_gradients")
     x = check_input(x, dtype, architecture_of(torch_net).sizes[0], "compare_gradients()")
     chain = linear_chain(scratch_net)
     out_shape = x.shape[:-1] + (chain[-1].weight.shape[0],)

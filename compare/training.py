@@ -36,7 +36,7 @@ from scratchnet.checks import check_count
 from scratchnet.training import train_step as scratch_step
 from torchnet.training import train_step as torch_step
 
-from .forward import check_input, check_pair, describe, torch_unit_roundoff
+from .forward import check_input, check_pair, check_trainable, describe, torch_unit_roundoff
 from .tolerance import backward_bounds, forward_trace, linear_chain, loss_gradient_and_errors, unit_roundoff
 from .weights import architecture_of, numpy_state
 
@@ -168,6 +168,7 @@ def compare_training(
         A ``TrainingReport``.
     """
     dtype, device = check_pair(scratch_net, torch_net, "compare_training")
+    check_trainable(torch_net, "compare_training")
     if loss not in _LOSSES or optimizer not in _OPTIMIZERS:
         raise ValueError(
             f"loss must be one of {sorted(_LOSSES)} and optimizer one of {sorted(_OPTIMIZERS)}; "

@@ -282,6 +282,32 @@ class TwoInputs(Base):
         return self.fc(x)
 
 
+class Tied(Base):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b, self.c = nn.Linear(4, 4), nn.Linear(4, 4), nn.Linear(4, 1)
+        self.b.weight = self.a.weight
+
+    def forward(self, x):
+        return self.c(torch.tanh(self.b(torch.tanh(self.a(x)))))
+
+
+def tied():
+    return Tied()
+
+
+def state_dict_hooked():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    model.register_state_dict_post_hook(lambda module, state, prefix, local: state)
+    return model
+
+
+def forward_replaced():
+    model = nn.Sequential(nn.Linear(2, 2), nn.ReLU())
+    model[0].forward = lambda h: h
+    return model
+
+
 @pytest.mark.parametrize(
     "make, message",
     [
@@ -303,12 +329,16 @@ class TwoInputs(Base):
         (lambda: nn.Conv1d(1, 1, 1), "Conv1d is one of torch's own layers, not an MLP"),
         (lambda: hooked(nn.Sequential(nn.Linear(2, 2), nn.ReLU())), "its module '0' has a forward hook"),
         (lambda: CallOverride(), "CallOverride defines its own __call__"),
+        # found by a hostile review: each was twinned, and the report then blamed torch or failed as "drift"
+        (lambda: tied(), r"refuses Tied: b.weight is a.weight \(tied weights\)"),
+        (lambda: state_dict_hooked(), "Sequential has a state_dict hook: the weights state_dict gives may not be"),
+        (lambda: forward_replaced(), "its module '0' had forward replaced on the instance"),
     ],
     ids=[
         "residual", "branch", "shared", "raw-parameter", "two-inputs", "unused-linear", "in-place-unused",
         "batchnorm", "dropout-training", "softmax-dim-1", "flatten-0", "activation-first", "two-activations",
         "softmax-inside", "no-chain", "conv",
-        "forward-hook", "own-call",
+        "forward-hook", "own-call", "tied", "state-dict-hook", "forward-replaced",
     ],
 )  # fmt: skip
 def test_what_is_not_an_mlp_is_refused_naming_the_node(make, message):
@@ -387,3 +417,37 @@ def test_the_command_line_compares_settings_per_layer(capsys):
     assert compare_main(["--sizes", "3,8,8,4", "--activation", "gelu(approximate=tanh),elu(alpha=0.5),softmax"]) == 0
     out = capsys.readouterr().out
     assert "0 gelu(approximate=tanh), 2 elu(alpha=0.5), 4 softmax" in out and "verdict: PASS" in out
+
+
+def test_a_global_forward_hook_is_refused():
+    handle = torch.nn.modules.module.register_module_forward_hook(lambda module, args, output: output)
+    try:
+        with pytest.raises(TypeError, match="a global forward hook is registered"):
+            twin(nn.Sequential(nn.Linear(2, 2)))
+    finally:
+        handle.remove()
+    twin(nn.Sequential(nn.Linear(2, 2)))
+
+
+def test_frozen_parameters_are_compared_forward_but_refused_for_gradients_and_training():
+    """Found by a hostile review: torch's missing gradient was compared as zeros (a FAIL at 2e14 of the bound) and
+    scratchnet stepped the layer torch kept frozen (a FAIL reported as drift)."""
+    from compare import compare_training
+
+    model = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)).double()
+    model[0].requires_grad_(False)
+    mine, x = twin(model), np.random.default_rng(0).standard_normal((4, 3))
+    assert compare_forward(mine, model, x).passed
+    with pytest.raises(TypeError, match=r"frozen parameters \(0.weight, 0.bias: requires_grad=False\)"):
+        compare_gradients(mine, model, x)
+    with pytest.raises(TypeError, match="frozen parameters"):
+        compare_training(mine, model, x, np.zeros((4, 1)), steps=1)
+
+
+def test_a_model_that_changes_shapes_where_its_description_does_not_is_refused():
+    """nn.Flatten() is the identity on (batch, features): on (5, 1, 3) it is not, and the report blamed torch."""
+    model = nn.Sequential(nn.Flatten(), nn.Linear(3, 2))
+    mine = twin(model)
+    assert compare_forward(mine, model, np.ones((5, 3), np.float32)).passed
+    with pytest.raises(ValueError, match=r"gives shape \(5, 2\) and its description .* gives \(5, 1, 2\)"):
+        compare_forward(mine, model, np.ones((5, 1, 3), np.float32))

@@ -264,15 +264,33 @@ def architecture_of(module, purpose="this"):
 
 
 def _refuse_hooks(module, purpose):
-    """A forward hook, a forward pre-hook or an own ``__call__`` changes what a module computes without its
-    ``forward`` saying so: no description read from the modules (or traced from ``forward``) would be true."""
+    """What changes a module's computation or weights without its ``forward`` (or its Linear layers) saying so,
+    so that no description read from the modules, or traced from ``forward``, would be true: a forward hook or
+    pre-hook (on a module, or global: ``register_module_forward_hook``), an own ``__call__``, a ``forward``
+    replaced on an instance, a state-dict hook (the weights a twin is given would not be the ones forward
+    uses), and a parameter shared by two places (tied weights: a twin would hold two independent copies)."""
+    refuse = f"{purpose} refuses {type(module).__name__}:"
+    hooks = nn.modules.module  # torch keeps the global hooks there (register_module_forward_hook and pre-hook)
+    if getattr(hooks, "_global_forward_hooks", None) or getattr(hooks, "_global_forward_pre_hooks", None):
+        raise TypeError(f"{refuse} a global forward hook is registered (torch.nn.modules.module."
+                        "register_module_forward_hook), which changes what every module computes")  # fmt: skip
     for name, part in module.named_modules():
         where = f"its module {name!r}" if name else type(module).__name__
         if part._forward_hooks or part._forward_pre_hooks:
-            raise TypeError(f"{purpose} refuses {type(module).__name__}: {where} has a forward hook, which changes "
-                            "what it computes outside forward")  # fmt: skip
+            raise TypeError(f"{refuse} {where} has a forward hook, which changes what it computes outside forward")
         if type(part).__call__ is not nn.Module.__call__:
-            raise TypeError(f"{purpose} refuses {type(module).__name__}: {where} defines its own __call__")
+            raise TypeError(f"{refuse} {where} defines its own __call__")
+        if "forward" in part.__dict__:
+            raise TypeError(f"{refuse} {where} had forward replaced on the instance")
+        if part._state_dict_hooks or getattr(part, "_state_dict_pre_hooks", None):
+            raise TypeError(f"{refuse} {where} has a state_dict hook: the weights state_dict gives may not be the "
+                            "ones forward uses")  # fmt: skip
+    seen = {}
+    for name, parameter in module.named_parameters(remove_duplicate=False):
+        if id(parameter) in seen:
+            raise TypeError(f"{refuse} {name} is {seen[id(parameter)]} (tied weights): a twin would hold two "
+                            "independent copies, with gradients and steps of their own")  # fmt: skip
+        seen[id(parameter)] = name
 
 
 def _is_plain_chain(sequential):
