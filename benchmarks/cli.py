@@ -155,7 +155,7 @@ def _document(args, machine, revision):
 
 def run(args):
     """Measure everything the options ask for; return the JSON document."""
-    devices = args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+    devices = _devices(args)
     threads = args.threads or [os.cpu_count() or 1]
     workloads = _workloads(args)
     kinds = args.workloads or list(WORKLOAD_KINDS)
@@ -185,9 +185,12 @@ def run(args):
         for workload, dtype, forward, training in plan:
             nets = Backends(workload, dtype, args.seed) if forward else None
             for batch in forward:
-                x = np.random.default_rng([args.seed, batch]).standard_normal((batch, workload.sizes[0])).astype(dtype)
-                reference = nets.reference(x, devices)
-                if "scratchnet" in forward_backends and "cpu" in devices:
+                x = reference = None  # not made for a batch every device skips (_measure_forward says why)
+                if not _skipped_everywhere(workload, batch, devices):
+                    x = np.random.default_rng([args.seed, batch]).standard_normal((batch, workload.sizes[0]))
+                    x = x.astype(dtype)
+                    reference = nets.reference(x, devices)
+                if x is not None and "scratchnet" in forward_backends and "cpu" in devices:
                     memory.append(
                         {"net": workload.name, "dtype": dtype.name, "batch": batch, **infer_memory(nets.scratch, x)}
                     )
@@ -251,6 +254,16 @@ def run_goals(args):
         "paired": points,
         "goals": evaluate_goals(points, dtypes, threads, peaks, quick=args.quick),
     }
+
+
+def _devices(args):
+    """The devices measured: those asked for, else the CPU and CUDA where there is one."""
+    return args.devices or (["cpu", "cuda"] if torch.cuda.is_available() else ["cpu"])
+
+
+def _skipped_everywhere(workload, batch, devices):
+    """True when every device skips this batch: the CPU alone, with more GFLOP per call than ``CPU_GFLOP_LIMIT``."""
+    return set(devices) == {"cpu"} and workload.flops_per_sample() * batch / 1e9 > CPU_GFLOP_LIMIT
 
 
 def _base(workload, dtype, batch, backend, device, kind):
@@ -376,9 +389,14 @@ def _check_options(parser, args):
     except ValueError as error:  # an Architecture that cannot be (what --sizes and --activation say together)
         parser.error(f"argument --activation: {error}")
     for batch in args.batches or ():
+        if all(_skipped_everywhere(workload, batch, _devices(args)) for workload in chosen):
+            parser.error(
+                f"argument --batches: {batch} samples is more than {CPU_GFLOP_LIMIT} GFLOP per call on the CPU for "
+                f"every net asked for ({', '.join(w.name for w in chosen)}): nothing would be measured"
+            )
         for workload in chosen:
-            if workload.flops_per_sample() * batch > CPU_GFLOP_LIMIT * 1e9:
-                continue  # such a call (and its training step) is skipped on the CPU, not run
+            if _skipped_everywhere(workload, batch, _devices(args)):
+                continue  # such a call (and its training step) is skipped, not run: nothing of its size is made
             try:  # every layer's output, in each backend (a few of them held at once), in float64
                 fits_in_memory(8 * batch * sum(workload.sizes) * 4, f"a batch of {batch} of the {workload.name} net")
             except ValueError as error:

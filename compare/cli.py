@@ -44,7 +44,7 @@ from scratchnet.gates import GATES
 
 from .checkpoint import read_checkpoint
 from .forward import ONNX_HINT, compare_forward, describe, onnxruntime_session
-from .weights import copy_weights, to_torch
+from .weights import architecture_of, copy_weights, to_torch
 
 DIRECTIONS = ("torch-to-scratch", "scratch-to-torch")
 COMMANDS = ("train", "figures", "playground")
@@ -223,6 +223,7 @@ def compare_main(argv):
             except ValueError as error:
                 parser.error(f"argument --activation: {error}")
             scratch_net, torch_net = _from_scratch(args, architecture, device)
+    _check_settings_fit(parser, scratch_net)
     if args.onnx:
         try:  # an operator onnxruntime has no kernel for in this dtype: said now, in one line, before any output
             onnxruntime_session(scratch_net)
@@ -238,7 +239,8 @@ def compare_main(argv):
         x = np.random.default_rng(args.seed).standard_normal((args.batch, first.shape[1])).astype(first.dtype)
         report = compare_forward(scratch_net, torch_net, x, onnx=args.onnx)
         outputs = {k: report.values[k] for k in ("torch", "scratchnet", "onnxruntime") if k in report.values}
-        outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
+        with np.errstate(invalid="ignore"):  # inf - inf: the report says what NaN and inf mean
+            outputs["|diff|"] = np.abs(outputs["torch"].astype(np.float64) - outputs["scratchnet"])
         _print_side_by_side(x, outputs)
         print(report if args.explain else report.plain() + "\n(the error analysis behind it: --explain)")
         if args.layers:
@@ -247,6 +249,19 @@ def compare_main(argv):
     if args.json:
         print(json.dumps(report.to_dict(), indent=1))
     return 0 if report.passed else 1
+
+
+def _check_settings_fit(parser, net):
+    """Exit 2 if an activation's setting (ELU's alpha, softplus's beta, ...) overflows the network's dtype: torch
+    cannot even convert it (float32 holds at most 3.4e38)."""
+    largest = float(np.finfo(next(net.parameters()).dtype).max)
+    for activation in architecture_of(net).activations:
+        for key, value in (activation.kwargs if activation is not None else {}).items():
+            if isinstance(value, float) and not abs(value) <= largest:
+                parser.error(
+                    f"argument --activation: {activation.name} {key}={value:g} does not fit in "
+                    f"{next(net.parameters()).dtype} (at most {largest:.3g} in size)"
+                )
 
 
 def _missing(modules):

@@ -148,7 +148,8 @@ SAFETENSORS_DTYPES = {
 
 
 class CheckpointWarning(UserWarning):
-    """Something was done to a file's values to read them (float16 or bfloat16 widened to float32)."""
+    """Something was done to a file's values to read them (float16 or bfloat16 widened to float32, float64 or
+    integers rounded to float32 in a network that is not float64 throughout)."""
 
 
 def read_checkpoint(path: PathLike) -> tuple[OrderedDict[str, np.ndarray], Architecture | None]:
@@ -424,9 +425,39 @@ def file_layers(state_dict):
                 "before it hold no weights, and the file cannot say what they compute"
             )
         between = tuple(after - before - 1 for before, after in zip(indices, indices[1:]))
-    kinds = {array.dtype for array in arrays.values()}
-    dtype = np.dtype(np.float64) if kinds == {np.dtype(np.float64)} else np.dtype(np.float32)
-    return FileLayers(naming, prefixes.pop(), tuple(keys), tuple(shapes), between, dtype)
+    return FileLayers(naming, prefixes.pop(), tuple(keys), tuple(shapes), between, network_dtype(arrays))
+
+
+def network_dtype(arrays):
+    """The dtype of a network built from ``arrays``: float64 if every one is float64, float32 otherwise.
+
+    Warns (``CheckpointWarning``) naming each array whose values float32 does not hold exactly: a float64
+    weight of 0.1 is rounded, one of 1e300 becomes inf, an integer beyond 2**24 is rounded (float16 and
+    bfloat16 were widened exactly when read).
+    """
+    if {array.dtype for array in arrays.values()} == {np.dtype(np.float64)}:
+        return np.dtype(np.float64)
+    rounded = []
+    with np.errstate(all="ignore"):
+        for key, array in arrays.items():
+            if array.dtype == np.float32:
+                continue
+            narrowed = np.asarray(array).astype(np.float32)
+            changed = int(np.count_nonzero(narrowed.astype(np.float64) != np.asarray(array).astype(np.float64)))
+            changed -= int(np.count_nonzero(np.isnan(narrowed)))  # NaN stays NaN
+            if changed:
+                infinite = int(np.count_nonzero(np.isinf(narrowed) & ~np.isinf(np.asarray(array, np.float64))))
+                beyond = f", {infinite} beyond float32's range: inf" if infinite else ""
+                rounded.append(f"{printable(key)} ({array.dtype}: {changed} of {array.size} values rounded{beyond})")
+    if rounded:
+        more = f" and {len(rounded) - 10} more" if len(rounded) > 10 else ""
+        warnings.warn(
+            "the network is float32 (not every tensor is float64), and float32 does not hold these values "
+            f"exactly: {', '.join(rounded[:10])}{more}",
+            CheckpointWarning,
+            stacklevel=4,
+        )
+    return np.dtype(np.float32)
 
 
 def _layer_order(layers):
@@ -585,8 +616,7 @@ def _named_network(state_dict, activation, recorded, source):
     if activation is not None:
         raise CheckpointError(f"{printable(source)} records {recorded}; leave activation out")
     arrays = {key: _as_array(key, state_dict[key]) for key in names}
-    dtype = np.dtype(np.float64) if {a.dtype for a in arrays.values()} == {np.dtype(np.float64)} else np.float32
-    net = build(recorded, dtype=dtype)
+    net = build(recorded, dtype=network_dtype(arrays))
     try:
         net.load_state_dict(arrays)
     except ValueError as error:  # shapes that do not fit what it records

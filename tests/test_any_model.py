@@ -403,6 +403,10 @@ def test_activations_with_settings_are_read_as_they_print(text, expected):
         ("gelu(approximate=fast)", "approximate must be one of"),
         ("relu(", "expected an activation"),
         ("softmax", "may only follow the last layer"),
+        # found by a hostile review: a traceback from torch, which cannot convert them to float32
+        ("elu(alpha=1e308)", "elu alpha=1e+308 does not fit in float32 (at most 3.4e+38 in size)"),
+        ("leaky_relu(negative_slope=1e39)", "negative_slope=1e+39 does not fit in float32"),
+        ("softplus(beta=3.5e38)", "softplus beta=3.5e+38 does not fit in float32"),
     ],
 )
 def test_bad_activation_settings_exit_2_with_one_line(value, message, capsys):

@@ -93,6 +93,33 @@ def test_half_precision_weights_become_float32(tmp_path):
     assert {v.dtype for v in state.values()} == {np.dtype(np.float32)}
 
 
+def test_values_float32_does_not_hold_are_said_when_a_mixed_file_becomes_float32(tmp_path):
+    """Found by two hostile reviews: a file mixing float64 and float32 (or integer) tensors became a float32
+    network silently, a float64 weight of 1e300 stored as inf, an integer 2**40 + 1 one lower."""
+    import warnings
+
+    from safetensors.numpy import save_file
+
+    from scratchnet.checkpoint import CheckpointWarning as Warned
+    from scratchnet.checkpoint import load_network as load_numpy_network
+
+    path = tmp_path / "mixed.safetensors"
+    tensors = {"fc1.weight": np.array([[1e300, 0.1], [0.5, 2.0]]), "fc1.bias": np.array([0.5, 1.0], np.float32)}
+    tensors.update({"fc2.weight": np.array([[2**40 + 1, 1]], np.int64), "fc2.bias": np.array([0.25])})
+    save_file(tensors, str(path))
+    expected = (r"the network is float32 \(not every tensor is float64\), and float32 does not hold these values "
+                r"exactly: fc1.weight \(float64: 2 of 4 values rounded, 1 beyond float32's range: inf\), "
+                r"fc2.weight \(int64: 1 of 2 values rounded\)$")  # fmt: skip
+    with pytest.warns(Warned, match=expected):
+        net = load_numpy_network(path, activation="relu")
+    assert net.fc1.weight.dtype == np.float32
+    exact = tmp_path / "exact.safetensors"
+    save_file({"fc1.weight": np.array([[0.5, 2.0]]), "fc1.bias": np.array([1.0], np.float32)}, str(exact))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # values float32 holds exactly: nothing to say
+        load_numpy_network(exact, activation="relu")
+
+
 @pytest.mark.parametrize("net", [scratchnet.Net(rng=0), scratchnet.MLP((5, 7, 3), "sigmoid", dtype=np.float64, rng=1)])
 def test_safetensors_round_trip_bit_for_bit(tmp_path, net):
     path = tmp_path / "net.safetensors"
@@ -295,6 +322,10 @@ def test_compare_checkpoint_with_nan_weights_reports_not_crashes(tmp_path, capsy
         (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "swish"]),
         (lambda p: torch.save(trained_sequential().state_dict(), p), []),  # the file cannot say the activations
         (lambda p: torch.save(trained_sequential().state_dict(), p), ["--activation", "relu,none,none"]),
+        (
+            lambda p: torch.save({k: torch.from_numpy(v).to_sparse() for k, v in chain((4, 2)).items()}, p),
+            ["--activation", "relu"],
+        ),
     ],
 )
 def test_compare_checkpoint_bad_files_exit_2_with_one_line(tmp_path, capsys, make, argv_extra):

@@ -67,6 +67,11 @@ def read_torch_file(file, path):
         raise CheckpointError(f"{printable(path)}: holds a {printable(found)}, not a state dict of tensors")
     arrays, widened = OrderedDict(), []
     for name, tensor in state.items():
+        if tensor.layout != torch.strided:  # sparse (COO, CSR, ...) or another layout: no storage to read
+            raise CheckpointError(
+                f"{printable(path)}: refused: tensor {printable(name)} is {str(tensor.layout).removeprefix('torch.')}, "
+                "not a dense tensor (save tensor.to_dense())"
+            )
         if tensor.dtype in (torch.float16, torch.bfloat16):
             widened.append(f"{printable(name)} ({str(tensor.dtype).removeprefix('torch.')})")
             tensor = tensor.float()  # NumPy has no bfloat16; float16 weights run as float32 here
