@@ -42,6 +42,11 @@ torch) for networks that are chains of Linear layers (``Net``, ``MLP``,
    for the largest batches). The activations computed by ``functional``'s
    own code (ELU, GELU, SiLU, softplus, softmax, log-softmax) add their
    temporaries for ``PIECE_VALUES`` values at a time: a few hundred KiB.
+   Threads hold buffers each, so there are no more of them than the promise
+   has room for. Counted from an input in C or Fortran order: NumPy's
+   products copy one with other strides (every other row, reversed rows)
+   whole first, an input-sized copy (``np.ascontiguousarray(x)`` before the
+   call makes it yours).
 7. **Threads for the largest batches** (``set_num_threads``, by default the
    cores this process may use): the batch is cut into one contiguous part
    per thread, each with buffers of its own, once every thread gets
@@ -131,7 +136,7 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     if layout is None:  # a few rows, layers that BLAS alone keeps busy, or chunks too large for the memory promise
         return _few_rows(steps, rows, blas_bound).reshape(lead + (last.out_features,))
     y = np.empty((n, last.out_features), dtype=x.dtype)
-    threads = min(_threads, n // (THREAD_CHUNKS * layout[2])) if layout[3] else 1
+    threads = min(_threads, n // (THREAD_CHUNKS * layout[2]), layout[4]) if layout[3] else 1
     if threads > 1:
         _in_threads(steps, rows, y, threads, layout)
     else:
@@ -343,7 +348,8 @@ LEAN_BYTES = 160 * 1024
 
 
 def _layout(steps, dtype, batch):
-    """How the chunks are cut: ``(folded, sizes, chunk, threadable)``, or None when they would not pay at this batch.
+    """How the chunks are cut: ``(folded, sizes, chunk, threadable, most_threads)``, or None when they would not pay
+    at this batch.
 
     ``folded[k]`` says layer ``k`` is small enough to take its bias inside its
     matrix product: ``[W | b] @ [h; 1]``, one call instead of two, reading a
@@ -355,7 +361,8 @@ def _layout(steps, dtype, batch):
     (L2 cache), or ``THREAD_CHUNK_BYTES`` for a batch large enough for threads
     (``threadable``); and, with the folded weights, at most two activations
     of ``batch`` rows (the memory promise). It depends on the batch alone,
-    never on the number of threads (see ``_in_threads``).
+    never on the number of threads (see ``_in_threads``). ``most_threads``: each thread holds buffers of its
+    own, so at most this many fit in the promise (a narrow network at a few ten thousand rows: one).
     """
     layers = [layer for layer, _, _ in steps]
     activations = {activate for _, activate, _ in steps}
@@ -374,7 +381,10 @@ def _layout(steps, dtype, batch):
     if chunk < MIN_CHUNK // 4:
         return None
     chunk = -(-batch // -(-batch // chunk))  # chunks of equal size: no ragged last chunk of a few rows
-    return folded, sizes, chunk, threadable
+    # Each thread holds buffers and folded weights of its own: as many threads as the promise has room for.
+    per_thread = sum(sizes) * chunk + weights + OBJECT_BYTES // dtype.itemsize
+    most_threads = max(1, (promised + OBJECT_BYTES // dtype.itemsize) // per_thread)
+    return folded, sizes, chunk, threadable, most_threads
 
 
 def _chunks(steps, rows, y, layout):
@@ -385,7 +395,7 @@ def _chunks(steps, rows, y, layout):
     zeros row (for ReLU) are written once, not per chunk. A ragged last chunk
     uses the first columns of the same views.
     """
-    folded, sizes, chunk, _ = layout
+    folded, sizes, chunk, _, _ = layout
     dtype = rows.dtype
     flat = np.empty(sum(sizes) * chunk, dtype)
     buffers, offset = [], 0

@@ -8,6 +8,7 @@ description; ``forward_follows_architecture`` tells when a subclass changed it.
 
 from __future__ import annotations
 
+import operator
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -180,6 +181,18 @@ class Sequential(Module):
 
     def __getitem__(self, index: int) -> Module:
         return list(self.children())[index]
+
+    def __setitem__(self, index: int, module: Module) -> None:
+        """``seq[1] = Tanh()``: replace the module at a position, as torch's ``Sequential`` allows (through
+        ``setattr``, so that every cache, such as ``infer``'s plan, sees the change)."""
+        if not isinstance(module, Module):
+            raise TypeError(f"Sequential takes scratchnet modules; got {type(module).__name__}")
+        names = list(self._modules)
+        try:
+            name = names[operator.index(index)]
+        except IndexError:
+            raise IndexError(f"index {index} is out of range for a Sequential of {len(names)} modules") from None
+        setattr(self, name, module)
 
     def forward(self, input):
         for module in self.children():

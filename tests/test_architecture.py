@@ -383,6 +383,22 @@ def test_a_pickled_network_brings_no_stale_plan(tmp_path):
     assert float(result.stdout) < 1e-6
 
 
+def test_a_sequential_item_replaced_is_seen_by_infer():
+    """Found by a hostile review: without Sequential.__setitem__ (torch has it), users wrote into _modules,
+    which no cache sees; seq[1] = Tanh() goes through setattr."""
+    seq = scratchnet.Sequential(scratchnet.Linear(3, 5, rng=0), scratchnet.ReLU(), scratchnet.Linear(5, 2, rng=0))
+    x = np.random.default_rng(0).standard_normal((4, 3)).astype(np.float32)
+    infer(seq, x)
+    seq[1] = scratchnet.Tanh()
+    seq[-1] = scratchnet.Linear(5, 3, rng=1)
+    assert isinstance(seq[1], scratchnet.Tanh) and infer(seq, x).shape == (4, 3)
+    np.testing.assert_allclose(infer(seq, x), seq(x), rtol=1e-6, atol=1e-7)
+    with pytest.raises(IndexError, match="index 3 is out of range for a Sequential of 3 modules"):
+        seq[3] = scratchnet.ReLU()
+    with pytest.raises(TypeError, match="Sequential takes scratchnet modules; got int"):
+        seq[0] = 3
+
+
 def test_infer_refuses_forwards_replaced_anywhere():
     net = scratchnet.Net(rng=0)
     net.fc1.forward = lambda input: F.tanh(input)
