@@ -1,14 +1,20 @@
 """Back-propagate one upstream gradient through a scratchnet network and its torch twin; judge every gradient."""
 
+import copy
+
 import numpy as np
 import torch
 
+import scratchnet
+from scratchnet.activation import make_activation as scratch_activation
+from torchnet import make_activation as torch_activation
+
 from .forward import check_input, check_pair, check_trainable, describe, tolerance_rule, torch_unit_roundoff
-from .report import Report, compare_outputs
+from .report import LayerReport, Report, compare_outputs
 from .tolerance import backward_bounds, forward_trace, linear_chain, unit_roundoff
 from .weights import architecture_of
 
-__all__ = ["compare_gradients"]
+__all__ = ["compare_gradients", "gradient_layers"]
 
 
 def compare_gradients(scratch_net, torch_net, x, grad_output=None, *, rng=None):
@@ -76,9 +82,86 @@ def compare_gradients(scratch_net, torch_net, x, grad_output=None, *, rng=None):
         title=f"gradients: {describe(scratch_net)}, {dtype}, input shape {x.shape}, random upstream gradient, "
         f"torch on {device}",
         comparisons=comparisons,
+        dtype=np.dtype(dtype).name,
+        layers=gradient_layers(scratch_net, torch_net, chain, trace, upstream, (u_scratch, u_torch)),
         rule=tolerance_rule(chain, dtype) + "; backward: the same bound for g^T h, sum g and g W, "
         "and the activations' derivatives (a ReLU slope may flip where |z| is within its bound)",
         values={
             name: {"scratchnet": scratch[name], "torch": theirs[name], "reference": reference[name]} for name in scratch
         },
     )
+
+
+def gradient_layers(scratch_net, torch_net, chain, trace, upstream, unit_roundoffs):
+    """Each layer's backward pass **alone**: both frameworks' layer (a copy: the networks' ``.grad`` stay as
+    they are) run forward on the reference's input to it and backward from the reference's gradient at its
+    output, both rounded to the dtype, judged against the float64 reference with that one layer's bound.
+
+    The chained bounds of ``compare_gradients`` grow by about ``|W|`` a layer (worst cases), so in a deep,
+    wide network they can exceed the gradients themselves; a layer's own bound stays a few ``u`` wide, and a
+    wrong derivative or product in any layer fails there. Rows: ``scratchnet input alone``, ``scratchnet
+    weight alone``, ``scratchnet bias alone`` and the same for torch; one ``LayerReport`` per layer.
+    """
+    u_scratch, u_torch = unit_roundoffs
+    u_ref = unit_roundoff(np.float64)
+    architecture = architecture_of(torch_net)
+    dtype = np.dtype(next(scratch_net.parameters()).dtype)
+    device = next(torch_net.parameters()).device
+    layers = []
+    for number, (name, spec) in enumerate(zip(architecture.layer_names, architecture.layers)):
+        later = backward_bounds(chain[number + 1 :], trace[number + 1 :], upstream, [0.0], [u_ref])[0]["input"]
+        with np.errstate(all="ignore"):
+            given, gradient = trace[number].h_in.astype(dtype), np.asarray(later).astype(dtype)
+        one = [chain[number]]
+        alone = forward_trace(one, given, [u_scratch, u_torch, u_ref])
+        reference, bounds = backward_bounds(one, alone, gradient, [0.0, 0.0, 0.0], [u_scratch, u_torch, u_ref])
+        keys = {"input": "input", "weight": one[0].parameter_name("weight"), "bias": one[0].parameter_name("bias")}
+        rows = []
+        for side, index, computed in (
+            ("scratchnet", 0, _scratch_layer_gradients(scratch_net, name, spec, given, gradient)),
+            ("torch", 1, _torch_layer_gradients(torch_net, name, spec, given, gradient, device)),
+        ):
+            for which, key in keys.items():
+                if key not in reference:
+                    continue
+                rows.append(
+                    compare_outputs(
+                        f"{side} {which} alone",
+                        computed[which],
+                        reference[key],
+                        bounds[index][key] + bounds[2][key],
+                        f"this layer alone: backward bound(u={(u_scratch, u_torch)[index]:.3g}) + reference bound",
+                    )
+                )
+        layers.append(LayerReport(name or "linear", tuple(rows)))
+    return tuple(layers)
+
+
+def _scratch_layer_gradients(net, name, spec, x, upstream):
+    layer = copy.deepcopy(net.get_submodule(name))
+    layer.zero_grad()  # the copy's own gradients, not those the network holds
+    step = (
+        scratchnet.Sequential(layer)
+        if spec.activation is None
+        else scratchnet.Sequential(layer, scratch_activation(spec.activation))
+    )
+    with np.errstate(all="ignore"):
+        step(x)
+        grads = {"input": step.backward(upstream), "weight": layer.weight.grad}
+    if layer.bias is not None:
+        grads["bias"] = layer.bias.grad
+    return grads
+
+
+def _torch_layer_gradients(net, name, spec, x, upstream, device):
+    layer = copy.deepcopy(net.get_submodule(name))
+    layer.zero_grad()
+    x_t = torch.tensor(x, device=device, requires_grad=True)
+    out = layer(x_t)
+    if spec.activation is not None:
+        out = torch_activation(spec.activation)(out)
+    out.backward(torch.tensor(upstream, device=device))
+    grads = {"input": x_t.grad.cpu().numpy(), "weight": layer.weight.grad.cpu().numpy()}
+    if layer.bias is not None:
+        grads["bias"] = layer.bias.grad.cpu().numpy()
+    return grads

@@ -113,6 +113,12 @@ def compare_outputs(name, mine, theirs, tolerance, why):
     )
 
 
+def _between(name):
+    """``"scratchnet vs torch"`` -> ``"scratchnet and torch"``; a gradient report's row ``"fc1.weight"`` ->
+    ``"scratchnet and torch (fc1.weight gradient)"``."""
+    return name.replace(" vs ", " and ") if " vs " in name else f"scratchnet and torch ({name} gradient)"
+
+
 def _unbounded_note(comparison):
     if not comparison.unbounded:
         return ""
@@ -148,7 +154,7 @@ class Report:
             between = [c for c in self.comparisons if " vs " in c.name and not c.name.endswith("reference")]
             between = [c for c in between if not c.name.startswith("weights")] or list(self.comparisons)
             pair = between[0]
-            names = pair.name.replace(" vs ", " and ")
+            names = _between(pair.name)
             if pair.max_abs_diff == 0:
                 said = f"{names} give exactly the same outputs ({rounding} would allow {pair.max_tolerance:.2g})"
             else:
@@ -177,7 +183,7 @@ class Report:
                     )
         else:
             lines = [
-                f"verdict: FAIL, {c.name.replace(' vs ', ' and ')} differ by more than {rounding} allows: "
+                f"verdict: FAIL, {_between(c.name)} differ by more than {rounding} allows: "
                 f"{c.max_abs_diff:.2g} apart where at most {c.max_tolerance:.2g} is allowed "
                 f"({c.mismatches} of {c.size} values)" + _unbounded_note(c)
                 for c in self.comparisons
@@ -218,12 +224,12 @@ class Report:
 
     def layer_table(self):
         """Every layer's z and h, both frameworks, against the reference: one row each."""
-        lines = [f"  {'layer':<10} {'compared':<16} {'max |diff|':>11} {'tolerance':>10} {'|diff|/tol':>10}  result"]
+        lines = [f"  {'layer':<10} {'compared':<24} {'max |diff|':>11} {'tolerance':>10} {'|diff|/tol':>10}  result"]
         for layer in self.layers:
             for c in layer.comparisons:
                 result = "pass" if c.passed else f"FAIL ({c.mismatches} of {c.size} outside)"
                 lines.append(
-                    f"  {layer.name:<10} {c.name:<16} {c.max_abs_diff:>11.3g} {c.max_tolerance:>10.3g} "
+                    f"  {layer.name:<10} {c.name:<24} {c.max_abs_diff:>11.3g} {c.max_tolerance:>10.3g} "
                     f"{c.ratio:>10.3g}  {result}"
                 )
         return "\n".join(lines)
