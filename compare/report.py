@@ -119,6 +119,14 @@ def _between(name):
     return name.replace(" vs ", " and ") if " vs " in name else f"scratchnet and torch ({name} gradient)"
 
 
+def _fail_line(what, c, rounding):
+    """``verdict: FAIL, <what> by more than <rounding> allows: ...`` for the failing comparison ``c``."""
+    return (
+        f"verdict: FAIL, {what} by more than {rounding} allows: {c.max_abs_diff:.2g} apart where at most "
+        f"{c.max_tolerance:.2g} is allowed ({c.mismatches} of {c.size} values)" + _unbounded_note(c)
+    )
+
+
 def _unbounded_note(comparison):
     if not comparison.unbounded:
         return ""
@@ -182,19 +190,11 @@ class Report:
                         f"{rounding} allows {c.max_tolerance:.2g}"
                     )
         else:
-            lines = [
-                f"verdict: FAIL, {_between(c.name)} differ by more than {rounding} allows: "
-                f"{c.max_abs_diff:.2g} apart where at most {c.max_tolerance:.2g} is allowed "
-                f"({c.mismatches} of {c.size} values)" + _unbounded_note(c)
-                for c in self.comparisons
-                if not c.passed
-            ]
+            lines = [_fail_line(f"{_between(c.name)} differ", c, rounding) for c in self.comparisons if not c.passed]
             if not lines:  # the outputs' chained bounds were too wide to see it; a layer's own bound is not
                 layer = next(layer for layer in self.layers if not layer.passed)
                 lines = [
-                    f"verdict: FAIL, in layer {layer.name}, {c.name} differs from the float64 reference by more than "
-                    f"{rounding} allows: {c.max_abs_diff:.2g} apart where at most {c.max_tolerance:.2g} is allowed "
-                    f"({c.mismatches} of {c.size} values)" + _unbounded_note(c)
+                    _fail_line(f"in layer {layer.name}, {c.name} differs from the float64 reference", c, rounding)
                     for c in layer.comparisons
                     if not c.passed
                 ]
