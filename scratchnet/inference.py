@@ -115,10 +115,10 @@ def infer(net: Module, x: ArrayLike) -> NDArray[np.floating]:
     Returns:
         ``y`` of shape ``(*, out_features)``, a new C-contiguous array.
     """
-    _, steps, widest, blas_bound = _plan(net)
+    _, steps, widest, blas_bound, owner = _plan(net)
     first = steps[0][0]
     dtype = first.weight._data.dtype
-    x = as_input(x, dtype, first.in_features, f"infer() with this {type(net).__name__}")
+    x = as_input(x, dtype, first.in_features, owner)
     assert isinstance(x, np.ndarray)  # for the type checker: as_input returns an array
     if x.ndim == 2:  # the common cases first, without reshapes
         n = x.shape[0]
@@ -217,9 +217,9 @@ def get_num_threads() -> int:
 
 
 def _plan(net):
-    """``(generation, steps, widest, blas_bound)``: ``net``'s layers as ``(Linear module, in-place activation, its
-    settings)``, the widest layer's width, and whether every layer is too large to fold (then BLAS's products are
-    the whole time, and the chunks bring nothing).
+    """``(generation, steps, widest, blas_bound, owner)``: ``net``'s layers as ``(Linear module, in-place
+    activation, its settings)``, the widest layer's width, whether every layer is too large to fold (then BLAS's
+    products are the whole time, and the chunks bring nothing), and how messages name the call.
 
     The layers are compiled from the network's architecture.
 
@@ -259,7 +259,7 @@ def _plan(net):
         )
     widest = max(layer.out_features for layer, _, _ in steps)
     blas_bound = not any(_folds(layer) for layer, _, _ in steps)
-    plan = (generation, steps, widest, blas_bound)
+    plan = (generation, steps, widest, blas_bound, f"infer() with this {type(net).__name__}")
     object.__setattr__(net, "_inference_plan", plan)
     return plan
 
