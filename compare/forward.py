@@ -23,6 +23,7 @@ from .weights import architecture_of, is_scratch, is_torch, numpy_state, scratch
 __all__ = [
     "ONNX_HINT",
     "assert_equivalent",
+    "check_flatten",
     "check_input",
     "check_pair",
     "check_trainable",
@@ -95,6 +96,16 @@ def check_trainable(torch_net, caller):
             f"{caller}: the torch network has frozen parameters ({', '.join(frozen)}: requires_grad=False), which "
             "torch neither differentiates nor steps while scratchnet trains every parameter; compare the forward "
             "pass, or unfreeze them (requires_grad_(True))"
+        )
+
+
+def check_flatten(torch_net, x, caller):
+    """``ValueError`` for input of more than 2 dimensions to a network holding ``nn.Flatten``: its description
+    reads Flatten as the identity, which it is only on ``(batch, features)``."""
+    if np.ndim(x) > 2 and any(isinstance(module, torch.nn.Flatten) for module in torch_net.modules()):
+        raise ValueError(
+            f"{caller}: the torch network holds nn.Flatten, the identity only on (batch, features) input; "
+            f"got input of shape {np.shape(x)}: give 2-D input"
         )
 
 
@@ -171,6 +182,7 @@ def compare_forward(scratch_net, torch_net, x, *, onnx=False):
     """
     dtype, device = check_pair(scratch_net, torch_net, "compare_forward")
     x = check_input(x, dtype, architecture_of(torch_net).sizes[0], "compare_forward()")
+    check_flatten(torch_net, x, "compare_forward()")
     with np.errstate(all="ignore"), no_grad():  # NaN and inf are reported below, not warned about
         scratch_out = np.asarray(scratch_net(x))
     with torch.no_grad():

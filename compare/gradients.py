@@ -9,7 +9,15 @@ import scratchnet
 from scratchnet.activation import make_activation as scratch_activation
 from torchnet import make_activation as torch_activation
 
-from .forward import check_input, check_pair, check_trainable, describe, tolerance_rule, torch_unit_roundoff
+from .forward import (
+    check_flatten,
+    check_input,
+    check_pair,
+    check_trainable,
+    describe,
+    tolerance_rule,
+    torch_unit_roundoff,
+)
 from .report import LayerReport, Report, compare_outputs
 from .tolerance import backward_bounds, forward_trace, linear_chain, unit_roundoff
 from .weights import architecture_of
@@ -44,6 +52,7 @@ def compare_gradients(scratch_net, torch_net, x, grad_output=None, *, rng=None):
     dtype, device = check_pair(scratch_net, torch_net, "compare_gradients")
     check_trainable(torch_net, "compare_gradients")
     x = check_input(x, dtype, architecture_of(torch_net).sizes[0], "compare_gradients()")
+    check_flatten(torch_net, x, "compare_gradients()")
     chain = linear_chain(scratch_net)
     out_shape = x.shape[:-1] + (chain[-1].weight.shape[0],)
     if grad_output is None:

@@ -39,6 +39,11 @@ class OutputComparison:
     def passed(self):
         return self.mismatches == 0
 
+    @property
+    def unjudged(self):
+        """True when every mismatch lies where the bound is infinite: not a proof of a difference, nor of none."""
+        return 0 < self.mismatches == self.unbounded
+
     def to_dict(self):
         """JSON-ready: numbers as numbers, non-finite ones as the strings ``"inf"``, ``"-inf"``, ``"nan"``."""
         return {
@@ -103,7 +108,9 @@ def compare_outputs(name, mine, theirs, tolerance, why):
         max_abs_diff=largest(diff),
         max_rel_diff=largest(np.nan_to_num(rel, nan=np.inf, posinf=np.inf)),
         # where both are numbers: the bound at a NaN or an infinity (agreeing or not by identity) says nothing
-        max_tolerance=largest(np.nan_to_num(np.where(np.isfinite(mine) & np.isfinite(theirs), tolerance, 0.0))),
+        max_tolerance=largest(
+            np.nan_to_num(np.where(np.isfinite(mine) & np.isfinite(theirs), tolerance, 0.0), posinf=np.inf)
+        ),
         ratio=largest(np.nan_to_num(ratio, nan=np.inf, posinf=np.inf)),  # inf stays inf: a bound of 0 exceeded
         mismatches=int(np.count_nonzero(~agree)),
         size=int(mine.size),
@@ -120,7 +127,14 @@ def _between(name):
 
 
 def _fail_line(what, c, rounding):
-    """``verdict: FAIL, <what> by more than <rounding> allows: ...`` for the failing comparison ``c``."""
+    """``verdict: FAIL, <what> by more than <rounding> allows: ...`` for the failing comparison ``c`` (or CANNOT
+    JUDGE when its every mismatch lies where the bound is infinite)."""
+    if c.unjudged:
+        return (
+            f"verdict: CANNOT JUDGE, {what.removesuffix(' differs').removesuffix(' differ')}: {c.unbounded} of "
+            f"{c.size} values differ where the bound is infinite (an infinite or huge input, or sums that may "
+            f"overflow {rounding.removesuffix(' rounding')}): nothing can be proved there, either way"
+        )
     return (
         f"verdict: FAIL, {what} by more than {rounding} allows: {c.max_abs_diff:.2g} apart where at most "
         f"{c.max_tolerance:.2g} is allowed ({c.mismatches} of {c.size} values)" + _unbounded_note(c)
@@ -218,6 +232,13 @@ class Report:
         return all(c.passed for c in self.comparisons) and self.first_failing_layer is None
 
     @property
+    def unjudged(self):
+        """Not passed, but every difference lies where a bound is infinite: nothing proved, either way."""
+        rows = [*self.comparisons, *(c for layer in self.layers for c in layer.comparisons)]
+        failing = [c for c in rows if not c.passed]
+        return bool(failing) and all(c.unjudged for c in failing)
+
+    @property
     def first_failing_layer(self):
         """The state-dict prefix (``"fc3"``, ``"4"``) of the first layer outside its bound, or None."""
         return next((layer.name for layer in self.layers if not layer.passed), None)
@@ -252,11 +273,12 @@ class Report:
     def blamed(self):
         """The implementations outside their bound against the independent reference (rows ``X vs ... reference``;
         when every output is within its bound, the rows of the first layer outside its own)."""
-        blamed = [c.name.split(" vs ")[0] for c in self.comparisons if c.name.endswith("reference") and not c.passed]
+        wrong = lambda c: not c.passed and not c.unjudged  # noqa: E731 (nothing proved where unjudged)
+        blamed = [c.name.split(" vs ")[0] for c in self.comparisons if c.name.endswith("reference") and wrong(c)]
         if blamed or self.first_failing_layer is None:
             return blamed
         layer = next(layer for layer in self.layers if not layer.passed)
-        return list(dict.fromkeys(c.name.split(" ")[0] for c in layer.comparisons if not c.passed))
+        return list(dict.fromkeys(c.name.split(" ")[0] for c in layer.comparisons if wrong(c)))
 
     def __str__(self):
         head = self.title
@@ -285,9 +307,10 @@ class Report:
         failing = [c.name for c in self.comparisons if not c.passed]
         if self.first_failing_layer is not None:
             failing.append(f"layer {self.first_failing_layer}")
-        verdict = (
-            "verdict: PASS, every comparison is within its derived tolerance"
-            if self.passed
-            else "verdict: FAIL, " + ", ".join(failing) + " outside tolerance"
-        )
+        if self.passed:
+            verdict = "verdict: PASS, every comparison is within its derived tolerance"
+        elif self.unjudged:
+            verdict = "verdict: CANNOT JUDGE, " + ", ".join(failing) + " differ only where the bound is infinite"
+        else:
+            verdict = "verdict: FAIL, " + ", ".join(failing) + " outside tolerance"
         return "\n".join([head, columns, *rows, "tolerance:", f"  {self.rule}", *why, verdict, *self._blame_lines()])

@@ -445,13 +445,22 @@ def forward_trace(chain, x, unit_roundoffs):
             out = reference_activation(layer.activation, z)
             z_errors, out_errors = [], []
             # A z that is infinite because one of its terms is (an infinite input, weight or bias) is that same
-            # infinity in every order of summation (unless finite terms overflow the other way, giving NaN:
-            # a mismatch then): exact, where the bound's arithmetic would say inf and allow anything.
+            # infinity in every order of summation, as long as its finite terms cannot overflow the other way
+            # (then NaN in some orders): exact, where the bound's arithmetic would say inf and allow anything.
             infinite_terms = (~np.isfinite(h)).astype(np.float64) @ (abs_w.T != 0) + ~np.isfinite(abs_b)
-            exact = np.isinf(z) & ((infinite_terms > 0) | ~np.isfinite(abs_w).all(axis=1))
+            infinite = np.isinf(z) & ((infinite_terms > 0) | ~np.isfinite(abs_w).all(axis=1))
+            finite_h, finite_w = np.where(np.isfinite(h), np.abs(h), 0.0), np.where(np.isfinite(abs_w), abs_w, 0.0)
+            finite_b = np.where(np.isfinite(abs_b), abs_b, 0.0)
+            finite_sum = finite_h @ finite_w.T + finite_b  # the terms that are numbers: may they overflow?
             for u, e in zip(unit_roundoffs, errors):
-                e_z = e @ abs_w.T + gamma(n_roundings, u) * ((np.abs(h) + e) @ abs_w.T + abs_b)
-                e_z = np.where(exact, 0.0, e_z)
+                magnitude = (np.abs(h) + e) @ abs_w.T + abs_b
+                e_z = e @ abs_w.T + gamma(n_roundings, u) * magnitude
+                # each product or sum below the normal range may lose tiny u more (none where all terms are 0)
+                e_z = e_z + np.where(magnitude > 0, 2 * n_roundings * float(np.finfo(_dtype_of(u)).tiny) * u, 0.0)
+                largest = float(np.finfo(_dtype_of(u)).max) / (1 + gamma(n_roundings, u))
+                e_z = np.where(infinite & (finite_sum + e @ abs_w.T <= largest), 0.0, e_z)
+                # where a partial sum may overflow the dtype, the rounding model does not hold: no bound
+                e_z = np.where(~infinite & (np.abs(z) + e_z > largest), np.inf, e_z)
                 z_errors.append(e_z)
                 out_errors.append(activation_bound(layer.activation, z, out, e_z, u))
             trace.append(LayerTrace(h, z, out, errors, z_errors, out_errors))
@@ -481,6 +490,13 @@ def _derivative_and_error(activation, layer_trace, index, u):
     (``(10 + 6|z|) u``); softplus a sigmoid (6u), with softplus's threshold
     jump ``1 - sigmoid(t)``.
     """
+    derivative, error = _derivative_and_its_error(activation, layer_trace, index, u)
+    if activation is None or activation.name in ("identity", "heaviside", "relu"):
+        return derivative, error
+    return derivative, error + np.finfo(_dtype_of(u)).tiny  # a derivative below the normal range (ELU's exp(-200))
+
+
+def _derivative_and_its_error(activation, layer_trace, index, u):
     activation_name = "identity" if activation is None else activation.name
     settings = {} if activation is None else activation.kwargs
     out, e_h, z, e_z = layer_trace.h_out, layer_trace.e_out[index], layer_trace.z, layer_trace.e_z[index]
@@ -489,8 +505,8 @@ def _derivative_and_error(activation, layer_trace, index, u):
         return np.ones_like(out), np.zeros_like(out)
     if activation_name == "heaviside":
         return np.zeros_like(out), np.zeros_like(out)
-    if activation_name == "relu":
-        return (z > 0).astype(np.float64), np.where(uncertain_side, 1.0, 0.0)
+    if activation_name == "relu":  # 0 where z <= 0, else 1, NaN included: torch's threshold_backward passes it
+        return np.where(z <= 0, 0.0, 1.0), np.where(uncertain_side, 1.0, 0.0)
     if activation_name == "sigmoid":
         derivative = out * (1 - out)
         return derivative, np.abs(1 - 2 * out) * e_h + e_h**2 + 2 * u * derivative
@@ -585,16 +601,20 @@ def backward_bounds(chain, trace, upstream, upstream_errors, unit_roundoffs):
             for index, u in enumerate(unit_roundoffs):
                 e_g = g_errors[index].reshape(-1, n_out)
                 e_in = step.e_in[index].reshape(-1, n_in)
+                lost = float(np.finfo(_dtype_of(u)).tiny) * u  # what a product or sum below the normal range loses
                 bounds[index][layer.parameter_name("weight")] = (
                     e_g.T @ (np.abs(h_rows) + e_in)
                     + np.abs(g_rows).T @ e_in
                     + gamma(batch, u) * np.abs(g_rows).T @ np.abs(h_rows)
+                    + 2 * batch * lost
                 )
                 if layer.bias is not None:
-                    bounds[index][layer.parameter_name("bias")] = e_g.sum(axis=0) + gamma(batch, u) * np.abs(
-                        g_rows
-                    ).sum(axis=0)
-                new_errors.append(g_errors[index] @ abs_w + gamma(n_out, u) * (np.abs(g) + g_errors[index]) @ abs_w)
+                    bounds[index][layer.parameter_name("bias")] = (
+                        e_g.sum(axis=0) + gamma(batch, u) * np.abs(g_rows).sum(axis=0) + batch * lost
+                    )
+                new_errors.append(
+                    g_errors[index] @ abs_w + gamma(n_out, u) * (np.abs(g) + g_errors[index]) @ abs_w + 2 * n_out * lost
+                )
             g, g_errors = g @ layer.weight, new_errors
     gradients["input"] = g
     for index in range(len(unit_roundoffs)):
@@ -656,7 +676,7 @@ def _through_row_activation(name, step, g, g_errors, unit_roundoffs):
         gradient = g - p * total
         for index, u in enumerate(unit_roundoffs):
             e_y, e_g = step.e_out[index], g_errors[index]
-            e_p = p * np.expm1(e_y) + EXP_U * u * p
+            e_p = np.fmin(p * np.expm1(e_y), 1.0) + EXP_U * u * p  # both p lie in [0, 1]: at most 1 apart (0 inf too)
             e_total = np.sum(e_g, axis=-1, keepdims=True) + gamma(n, u) * np.sum(np.abs(g), axis=-1, keepdims=True)
             errors.append(e_g + (p + e_p) * e_total + e_p * np.abs(total) + 2 * u * (np.abs(g) + p * np.abs(total)))
         return gradient, errors

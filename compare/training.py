@@ -36,7 +36,7 @@ from scratchnet.checks import check_count
 from scratchnet.training import train_step as scratch_step
 from torchnet.training import train_step as torch_step
 
-from .forward import check_input, check_pair, check_trainable, describe, torch_unit_roundoff
+from .forward import check_flatten, check_input, check_pair, check_trainable, describe, torch_unit_roundoff
 from .tolerance import backward_bounds, forward_trace, linear_chain, loss_gradient_and_errors, unit_roundoff
 from .weights import architecture_of, numpy_state
 
@@ -180,6 +180,7 @@ def compare_training(
     steps = check_count(steps, "steps", minimum=1)  # zero steps would compare nothing and pass
     sizes = architecture_of(torch_net).sizes
     x = check_input(x, dtype, sizes[0], "compare_training()")
+    check_flatten(torch_net, x, "compare_training()")
     target = check_input(target, dtype, None, "compare_training()", "target")
     if target.shape != x.shape[:-1] + (sizes[-1],):
         raise ValueError(

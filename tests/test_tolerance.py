@@ -11,7 +11,10 @@ from .optional import optional, optional_names
 
 torch = optional("torch")
 torchnet = optional("torchnet")
-compare_forward, compare_outputs, twin = optional_names("compare", "compare_forward", "compare_outputs", "twin")
+compare_forward, compare_gradients, compare_outputs, twin = optional_names(
+    "compare", "compare_forward", "compare_gradients", "compare_outputs", "twin"
+)
+nn = optional("torch.nn")
 (torch_unit_roundoff,) = optional_names("compare.forward", "torch_unit_roundoff")
 gamma, linear_chain, reference_with_bounds, unit_roundoff = optional_names(
     "compare.tolerance", "gamma", "linear_chain", "reference_with_bounds", "unit_roundoff"
@@ -252,3 +255,58 @@ def test_each_layers_backward_is_judged_alone(monkeypatch):
     assert not rows["scratchnet weight alone"].passed and rows["scratchnet weight alone"].ratio > 100
     assert rows["torch weight alone"].passed and rows["scratchnet bias alone"].passed
     assert all(layer.passed for layer in report.layers[1:])
+
+
+def _sequential(*modules, weight=None, bias=None):
+    model = nn.Sequential(*modules)
+    with torch.no_grad():
+        if weight is not None:
+            model[0].weight.fill_(weight)
+        if bias is not None:
+            model[0].bias.fill_(bias)
+    return model
+
+
+# Found by a third review, of the layer-alone checks: correct computations that failed (each FAILed blaming both
+# sides, or torch, though both were within rounding), and differences that can be proved neither way.
+
+
+def test_log_softmax_gradients_at_huge_inputs_pass():
+    """exp of the computed output lies in [0, 1] on both sides: its error is at most 1 (expm1 overflowed)."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Linear(2, 3), nn.LogSoftmax(dim=-1))
+    report = compare_gradients(twin(model), model, np.array([[3e9, -1e9]], np.float32), rng=0)
+    assert report.passed, report.layer_table()
+
+
+def test_results_below_the_normal_range_are_allowed_what_they_lose():
+    """ELU'(-200) = 1.4e-87 is 0 in float32 on both sides; 0.3 * 1e-40 rounds to a subnormal; 0.3 * 1e-45 to 0,
+    where Heaviside may step either way."""
+    elu = _sequential(nn.Linear(1, 1), nn.ELU(), weight=1.0, bias=0.0)
+    assert compare_gradients(twin(elu), elu, np.array([[-200.0]], np.float32), grad_output=[[1.0]]).passed
+    product = _sequential(nn.Linear(1, 1, bias=False), weight=1.0)
+    assert compare_gradients(twin(product), product, np.array([[1e-40]], np.float32), grad_output=[[0.3]]).passed
+    step = _sequential(nn.Linear(1, 1, bias=False), torchnet.Heaviside(0.5), weight=0.3)
+    assert compare_forward(twin(step), step, np.array([[1e-45]], np.float32)).passed
+
+
+def test_relu_passes_the_gradient_at_nan_as_torch_does():
+    model = _sequential(nn.Linear(1, 1), nn.ReLU(), weight=0.5, bias=0.0)
+    report = compare_gradients(twin(model), model, np.array([[np.nan]], np.float32), grad_output=[[1.0]])
+    assert report.passed, report.layer_table()
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_an_infinite_sum_whose_finite_terms_overflow_cannot_be_judged(position):
+    """-3e38 - 3e38 overflows float32 to -inf, and -inf + inf is NaN: the order of summation decides between
+    NaN and inf, so neither side is wrong and nothing is proved: CANNOT JUDGE, no blame."""
+    model = nn.Linear(3, 1, bias=False)
+    with torch.no_grad():
+        model.weight.copy_(torch.tensor([[-1.0, -1.0, 1.0]]))
+    x = np.array([[3e38, 3e38, 3e38]], np.float32)
+    x[0, position] = np.inf
+    report = compare_forward(twin(model), model, x)
+    if report.passed:  # both sides summed in an order that gave the same value
+        return
+    assert report.unjudged and report.blamed == [], str(report)
+    assert "verdict: CANNOT JUDGE" in report.plain() and "verdict: CANNOT JUDGE" in str(report)
