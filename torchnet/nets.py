@@ -288,8 +288,9 @@ def _refuse_hooks(module, purpose):
     seen = {}
     for name, parameter in module.named_parameters(remove_duplicate=False):
         if id(parameter) in seen:
-            raise TypeError(f"{refuse} {name} is {seen[id(parameter)]} (tied weights): a twin would hold two "
-                            "independent copies, with gradients and steps of their own")  # fmt: skip
+            raise TypeError(f"{refuse} {name} is {seen[id(parameter)]} (tied weights, or a module held under two "
+                            "names): a twin would hold two independent copies, with gradients and steps of their "
+                            "own")  # fmt: skip
         seen[id(parameter)] = name
 
 
