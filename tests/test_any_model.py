@@ -330,7 +330,7 @@ def forward_replaced():
         (lambda: hooked(nn.Sequential(nn.Linear(2, 2), nn.ReLU())), "its module '0' has a forward hook"),
         (lambda: CallOverride(), "CallOverride defines its own __call__"),
         # found by a hostile review: each was twinned, and the report then blamed torch or failed as "drift"
-        (lambda: tied(), r"refuses Tied: b.weight is a.weight \(tied weights\)"),
+        (lambda: tied(), r"refuses Tied: b.weight is a.weight \(tied weights, or a module held under two names\)"),
         (lambda: state_dict_hooked(), "Sequential has a state_dict hook: the weights state_dict gives may not be"),
         (lambda: forward_replaced(), "its module '0' had forward replaced on the instance"),
     ],
