@@ -388,11 +388,17 @@ def _check_options(parser, args):
         chosen = _workloads(args)
     except ValueError as error:  # an Architecture that cannot be (what --sizes and --activation say together)
         parser.error(f"argument --activation: {error}")
+    kinds = args.workloads or list(WORKLOAD_KINDS)
     for batch in args.batches or ():
-        if all(_skipped_everywhere(workload, batch, _devices(args)) for workload in chosen):
+        forward_skipped = "forward" not in kinds or all(_skipped_everywhere(w, batch, _devices(args)) for w in chosen)
+        training_skipped = "training" not in kinds or all(
+            w.training_flops_per_sample() * batch / 1e9 > CPU_GFLOP_LIMIT for w in chosen
+        )  # training runs on the CPU alone
+        if forward_skipped and training_skipped:
             parser.error(
                 f"argument --batches: {batch} samples is more than {CPU_GFLOP_LIMIT} GFLOP per call on the CPU for "
-                f"every net asked for ({', '.join(w.name for w in chosen)}): nothing would be measured"
+                f"every net and workload asked for ({', '.join(w.name for w in chosen)}; {', '.join(kinds)}): "
+                "nothing would be measured"
             )
         for workload in chosen:
             if _skipped_everywhere(workload, batch, _devices(args)):

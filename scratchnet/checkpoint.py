@@ -442,9 +442,16 @@ def network_dtype(arrays):
         for key, array in arrays.items():
             if array.dtype == np.float32:
                 continue
-            narrowed = np.asarray(array).astype(np.float32)
-            changed = int(np.count_nonzero(narrowed.astype(np.float64) != np.asarray(array).astype(np.float64)))
-            changed -= int(np.count_nonzero(np.isnan(narrowed)))  # NaN stays NaN
+            array = np.asarray(array)
+            narrowed = array.astype(np.float32)
+            if array.dtype.kind in "iu":  # compared as integers: float64 cannot hold every int64 (2**53 + 1)
+                back = np.where(np.isfinite(narrowed), narrowed, 0).astype(np.float64)
+                inside = np.isfinite(narrowed) & (np.abs(back) < 2.0**63)
+                differs = ~inside | (np.where(inside, back, 0).astype(array.dtype) != array)
+                changed = int(np.count_nonzero(differs))
+            else:
+                changed = int(np.count_nonzero(narrowed.astype(np.float64) != array.astype(np.float64)))
+                changed -= int(np.count_nonzero(np.isnan(narrowed)))  # NaN stays NaN
             if changed:
                 infinite = int(np.count_nonzero(np.isinf(narrowed) & ~np.isinf(np.asarray(array, np.float64))))
                 beyond = f", {infinite} beyond float32's range: inf" if infinite else ""

@@ -77,8 +77,14 @@ class GateResult:
 
     @property
     def diverged(self):
-        """The epoch whose loss was first NaN or infinite (the training diverged), or None."""
-        return next((epoch for epoch, loss in enumerate(self.losses, 1) if not np.isfinite(loss)), None)
+        """How the training diverged, in words (the loss became NaN or infinite, or ended above where it started),
+        or None."""
+        first = next((epoch for epoch, loss in enumerate(self.losses, 1) if not np.isfinite(loss)), None)
+        if first is not None:
+            return f"the loss is {self.losses[first - 1]} from epoch {first}"
+        if len(self.losses) > 1 and self.losses[-1] > self.losses[0]:
+            return f"the loss rose from {self.losses[0]:.4g} to {self.losses[-1]:.4g}"
+        return None
 
     @property
     def accuracy(self):
@@ -95,10 +101,7 @@ class GateResult:
             lines.append(f"{a:>3} {b:>3} {want:>5} {p:>9.4f} {'?' if answer < 0 else answer:>7}{mark}")
         lines.append(f"accuracy: {self.accuracy:.0%} ({int(round(self.accuracy * 4))} of 4)")
         if self.diverged is not None:
-            lines.append(
-                f"the training diverged: the loss is {self.losses[self.diverged - 1]} from epoch {self.diverged} "
-                "(the learning rate is too large: try a smaller --lr)"
-            )
+            lines.append(f"the training diverged: {self.diverged} (the learning rate is too large: try a smaller --lr)")
         return "\n".join(lines)
 
 

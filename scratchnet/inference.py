@@ -251,7 +251,7 @@ def _plan(net):
         for kind, tensor in (("weight", layer.weight), ("bias", layer.bias))
         if tensor is not None
     }
-    if len(set(held.values())) > 1:  # net(x) refuses it at the first layer of another dtype
+    if len(set(held.values())) > 1:  # net(x) refuses an input of another dtype than a layer's weight
         listed = ", ".join(f"{key} {dtype}" for key, dtype in held.items())
         raise TypeError(
             f"infer() refuses this {type(net).__name__}: its weights hold more than one dtype ({listed}); "

@@ -72,7 +72,7 @@ class Parameter:
         check_float_dtype(array.dtype)
         self._data = np.ascontiguousarray(array)
         self.grad = None
-        Module.structure_generation += 1  # a dtype may have changed: plans compiled for the old one are stale
+        Module.structure_generation += 1  # after the change: a dtype may differ, plans compiled before are stale
 
     shape = property(lambda self: self.data.shape, doc="Shape of ``data``.")
     dtype = property(lambda self: self.data.dtype, doc="dtype of ``data``.")
@@ -161,7 +161,6 @@ class Module:
         # and also in the instance's __dict__, so that reading it back is a plain, fast lookup.
         if "_parameters" not in self.__dict__:
             raise AttributeError(f"cannot assign {name!r} before Module.__init__() call")
-        Module.structure_generation += 1
         if isinstance(value, Parameter):
             self._modules.pop(name, None)
             self._parameters[name] = value
@@ -177,6 +176,9 @@ class Module:
         elif name in self._modules:
             self._modules[name] = None
         object.__setattr__(self, name, value)
+        # Counted after the change: a cache that reads the count first, then the modules, can never keep the
+        # old modules under the new count (another thread may read between the two).
+        Module.structure_generation += 1
 
     def __getstate__(self):
         # Copies and pickles carry the modules and parameters, not this thread's recorded forward pass
@@ -188,10 +190,10 @@ class Module:
         object.__setattr__(self, "_forward_record", threading.local())
 
     def __delattr__(self, name):
-        Module.structure_generation += 1
         self._parameters.pop(name, None)
         self._modules.pop(name, None)
         object.__delattr__(self, name)
+        Module.structure_generation += 1  # after the change (see __setattr__)
 
     # -- calling and differentiating -------------------------------------------------------
 

@@ -52,6 +52,11 @@ class Optimizer:
         """Clear each parameter's gradient: to None (torch's default), or to zeros."""
         clear_grads(self.params, set_to_none)
 
+    def __getstate__(self):
+        # Copies and pickles carry the parameters and their state, not the arrays the parameters are views of
+        # (a copy's views would no longer view the copied flat array, and its steps would go nowhere) nor scratch.
+        return {k: v for k, v in self.__dict__.items() if k not in ("_flat_arrays", "_held", "_held_views")}
+
     def step(self) -> None:
         """Update every parameter that has a gradient."""
         self._check_grads()
@@ -69,14 +74,17 @@ class Optimizer:
             grad = param.grad
             if grad is None:
                 continue
-            grad = grad if type(grad) is np.ndarray else np.asarray(grad)
             where = f"{type(self).__name__}.step(): parameter {index} holds"
+            if isinstance(grad, np.ma.MaskedArray):
+                raise TypeError(f"{where} values but a masked array as gradient: fill it (grad.filled(0.0)); "
+                                "nothing was changed")  # fmt: skip
+            grad = grad if type(grad) is np.ndarray else np.asarray(grad)
             if grad.shape != param._data.shape:
                 raise ValueError(
                     f"{where} values of shape {param._data.shape} but a gradient of shape {grad.shape}; "
                     "nothing was changed"
                 )
-            if grad.dtype != param._data.dtype:  # NumPy would round a float64 gradient into float32 values silently
+            if grad.dtype.newbyteorder("=") != param._data.dtype:  # a float64 gradient would be rounded silently
                 raise TypeError(
                     f"{where} {param._data.dtype} values but a gradient of dtype {grad.dtype}; convert it with "
                     f"np.asarray(grad, dtype=np.{param._data.dtype}); nothing was changed"
@@ -222,12 +230,13 @@ class Adam(Optimizer):
         """
         flat = self._flat()  # checks the gradients' shapes on its way
         if flat is None:
+            self._flat_arrays = None  # steps may now differ between parameters: _flat must check them again
             return self._update_each()
         for state in self.state:
             state["step"] += 1
         step, values = self.state[0]["step"], flat["values"]
         if values.size <= self._block(values):  # a small net: one rule over one vector, the fewest NumPy calls
-            grads = np.concatenate([param.grad for param in self.params], axis=None)  # each flattened; _flat: all set
+            grads = np.concatenate([np.asarray(param.grad) for param in self.params], axis=None)  # each flattened
             self._rule(values, grads, flat, step)
             return
         for param, span in zip(self.params, flat["spans"]):  # a large one: each gradient as it is, no copy
@@ -240,10 +249,10 @@ class Adam(Optimizer):
         params = self.params
         flat = getattr(self, "_flat_arrays", None)
         if flat is not None and all(
-            p._data is view and getattr(p.grad, "dtype", None) is view.dtype and p.grad.shape == view.shape
+            p._data is view and type(p.grad) is np.ndarray and p.grad.dtype is view.dtype and p.grad.shape == view.shape
             for p, view in zip(params, flat["views"])
         ):
-            return flat  # the common case, checked first (any other dtype object takes the full check below)
+            return flat  # the common case, checked first (anything else takes the full checks below)
         self._check_grads()
         if any(param.grad is None for param in params) or len({param._data.dtype for param in params}) > 1:
             return None

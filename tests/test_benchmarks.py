@@ -553,6 +553,7 @@ def test_workload_costs():
         # found by a hostile review: a batch the CPU skips was still made (763 GiB), a traceback and status 1
         ["--nets", "wide", "--batches", "100000000", "--workloads", "forward", "--backends", "scratchnet"],
         ["--batches", str(10**12)],
+        ["--workloads", "training", "--nets", "wide", "--batches", "3000"],  # every training step skipped
     ],
 )
 def test_bad_arguments_exit_2_with_one_line(argv, capsys, tmp_path):

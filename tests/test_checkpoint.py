@@ -118,6 +118,10 @@ def test_values_float32_does_not_hold_are_said_when_a_mixed_file_becomes_float32
     with warnings.catch_warnings():
         warnings.simplefilter("error")  # values float32 holds exactly: nothing to say
         load_numpy_network(exact, activation="relu")
+    from scratchnet.checkpoint import network_dtype
+
+    with pytest.warns(Warned, match=r"w \(int64: 1 of 2 values rounded\)"):  # float64 cannot hold 2**53 + 1 either
+        network_dtype({"w": np.array([2**53 + 1, 3], np.int64), "b": np.zeros(1, np.float32)})
 
 
 @pytest.mark.parametrize("net", [scratchnet.Net(rng=0), scratchnet.MLP((5, 7, 3), "sigmoid", dtype=np.float64, rng=1)])

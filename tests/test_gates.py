@@ -104,6 +104,9 @@ def test_a_diverged_training_says_so_instead_of_grading_nan(capsys):
     assert "the training diverged: the loss is nan from epoch 2" in captured.out
     result = train_gate("and", epochs=20)
     assert result.diverged is None and "diverged" not in result.truth_table()
+    # in float64 it explodes without reaching NaN (a loss of 3.7e28; found by a review): said too
+    assert main(["train", "--gate", "and", "--lr", "1e30", "--dtype", "float64", "--epochs", "50"]) == 0
+    assert "the training diverged: the loss rose from" in capsys.readouterr().out
 
 
 def test_compare_train_says_nan_weights_prove_nothing(capsys):

@@ -63,7 +63,12 @@ def test_mlp_layers_follow_every_change_and_copies_keep_their_own():
     assert [layer.out_features for layer in net.layers] == [4, 4, 1]
     net.fc3 = scratchnet.Linear(4, 3, rng=1)
     assert net.layers[2] is net.fc3 and net(x).shape == (5, 3)
-    net.fc2.fc9 = scratchnet.Linear(1, 1)  # an assignment anywhere, even deep inside: the list is read again
+    net.fc2.fc9 = scratchnet.Linear(1, 1)  # an assignment deep inside changes nothing here
+    assert [layer.out_features for layer in net.layers] == [4, 4, 3]
+    replacement = scratchnet.Linear(4, 2, rng=2)
+    net._modules["fc3"] = replacement  # written into the registry directly (found by a review): seen too
+    assert net.layers[2] is replacement
+    net.fc3 = replacement
     del net.fc3
     assert len(net.layers) == 2 and net(x).shape == (5, 4)
     net.fc3 = scratchnet.Linear(4, 1, rng=1)
