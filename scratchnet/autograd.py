@@ -152,6 +152,11 @@ def is_recording() -> bool:
     return _tape.get() is not None
 
 
+#: The tape the current thread's forward pass writes on, or None (``is_recording`` without a call of its own:
+#: every module call asks, six times a training step of the article's network).
+current_tape = _tape.get
+
+
 @contextmanager
 def no_grad() -> Iterator[None]:
     """Run forward passes without recording them, like ``torch.no_grad()``: faster, and nothing kept for backward."""

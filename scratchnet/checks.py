@@ -71,6 +71,8 @@ def as_array(x, dtype, owner, what="input", *, differentiable=True):
     its tape, so that the gradient reaches the object the caller passed.
     """
     if type(x) is np.ndarray:
+        if x.dtype is dtype:  # the common case, answered first: used as it is
+            return x
         array = x
     elif isinstance(x, np.ma.MaskedArray):  # its own dot and arithmetic would treat masked values as they please
         raise TypeError(

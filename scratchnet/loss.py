@@ -11,7 +11,7 @@ scalar of the prediction's dtype); ``criterion.backward()`` then returns
 import numpy as np
 
 from . import functional as F
-from .checks import as_array
+from .checks import FLOAT_DTYPES, as_array
 from .module import Module
 
 __all__ = ["MSELoss", "BCEWithLogitsLoss"]
@@ -26,7 +26,7 @@ class _Loss(Module):
         """A floating prediction, and a target of its dtype and shape."""
         name = type(self).__name__
         kind = np.asarray(input).dtype
-        dtype = kind if kind in (np.float32, np.float64) else np.dtype(np.float64)
+        dtype = kind if kind in FLOAT_DTYPES else np.dtype(np.float64)
         prediction = as_array(input, dtype, name)
         target = as_array(target, dtype, name, what="target", differentiable=False)
         if prediction.shape != target.shape:

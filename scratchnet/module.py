@@ -202,7 +202,7 @@ class Module:
 
         Only the outermost module records: the layers it calls write on its tape.
         """
-        if autograd.is_recording():
+        if autograd.current_tape() is not None:  # a layer inside a recording forward pass: the outer one records
             return self.forward(*args, **kwargs)
         self._forward_record.last = None
         if not autograd.is_grad_enabled():
@@ -254,8 +254,11 @@ class Module:
                     f"{name}.backward() needs grad_output of shape {out_shape}; "
                     "it may be omitted only for a scalar output"
                 )
-            grad_output = out_dtype.type(1)  # as_array makes it a 0-d array (np.ones((), dtype) costs 0.6 us more)
-        grad = as_array(grad_output, out_dtype, f"{name}.backward()", what="grad_output", differentiable=False)
+            grad = np.asarray(out_dtype.type(1))  # 1 as a 0-d array (np.ones((), dtype) costs 0.6 us more)
+        elif type(grad_output) is np.ndarray and grad_output.dtype is out_dtype:  # the common case, first
+            grad = grad_output
+        else:
+            grad = as_array(grad_output, out_dtype, f"{name}.backward()", what="grad_output", differentiable=False)
         if grad.shape != out_shape:
             raise ValueError(f"{name}.backward() needs grad_output of the output's shape {out_shape}; got {grad.shape}")
         autograd.check_chain(tape, input, output, name)  # before anything changes
