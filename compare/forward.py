@@ -257,17 +257,15 @@ def layer_values(net, x):
     architecture = architecture_of(net, "per-layer comparison")
     values = []
     h = x
-    for number in range(len(architecture.layers)):
-        z, h = one_layer(net, number, h)
+    for name, spec in zip(architecture.layer_names, architecture.layers):
+        z, h = one_layer(net, name, spec, h)
         values.append((z, h))
     return values
 
 
-def one_layer(net, number, x):
-    """Layer ``number`` of ``net`` alone on ``x`` (a NumPy array of the layer's dtype), in ``net``'s own framework:
-    ``(z, h)`` as NumPy arrays."""
-    architecture = architecture_of(net, "per-layer comparison")
-    name, spec = architecture.layer_names[number], architecture.layers[number]
+def one_layer(net, name, spec, x):
+    """The layer ``name`` of ``net`` (its ``Layer`` of the architecture: ``spec``) alone on ``x``, a NumPy array
+    of the layer's dtype, in ``net``'s own framework: ``(z, h)`` as NumPy arrays."""
     if is_scratch(net):
         with np.errstate(all="ignore"), no_grad():
             z = net.get_submodule(name)(x)
@@ -291,7 +289,7 @@ def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs, onnxruntime_l
     """
     u_scratch, u_torch, u_ref = unit_roundoffs
     chain = linear_chain(torch_net)
-    names = architecture_of(torch_net).layer_names
+    architecture = architecture_of(torch_net)
     dtype = np.dtype(scratch_dtype(scratch_net))
     sides = [
         ("scratchnet", layer_values(scratch_net, x), 0, u_scratch),
@@ -300,7 +298,7 @@ def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs, onnxruntime_l
     if onnxruntime_layers is not None:
         sides.append(("onnxruntime", onnxruntime_layers, 0, u_scratch))
     layers = []
-    for number, (name, step) in enumerate(zip(names, trace)):
+    for number, (name, spec, step) in enumerate(zip(architecture.layer_names, architecture.layers, trace)):
         rows = []
         why = "bound(u={:.3g}) + reference bound(u={:.3g})"
         for side, values, index, u in sides:
@@ -313,7 +311,7 @@ def judge_layers(scratch_net, torch_net, x, trace, unit_roundoffs, onnxruntime_l
             given = np.asarray(step.h_in).astype(dtype)  # the reference's input to this layer, as both receive it
         (alone,) = forward_trace([chain[number]], given, list(unit_roundoffs))
         for side, net, index, u in (("scratchnet", scratch_net, 0, u_scratch), ("torch", torch_net, 1, u_torch)):
-            _, h = one_layer(net, number, given)
+            _, h = one_layer(net, name, spec, given)
             bound = alone.e_out[index] + alone.e_out[2]
             rows.append(
                 compare_outputs(f"{side} alone", h, alone.h_out, bound, "this layer alone: " + why.format(u, u_ref))

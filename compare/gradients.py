@@ -20,7 +20,7 @@ from .forward import (
 )
 from .report import LayerReport, Report, compare_outputs
 from .tolerance import backward_bounds, forward_trace, linear_chain, unit_roundoff
-from .weights import architecture_of
+from .weights import architecture_of, scratch_dtype
 
 __all__ = ["compare_gradients", "gradient_layers"]
 
@@ -114,13 +114,16 @@ def gradient_layers(scratch_net, torch_net, chain, trace, upstream, unit_roundof
     u_scratch, u_torch = unit_roundoffs
     u_ref = unit_roundoff(np.float64)
     architecture = architecture_of(torch_net)
-    dtype = np.dtype(next(scratch_net.parameters()).dtype)
+    dtype = np.dtype(scratch_dtype(scratch_net))
     device = next(torch_net.parameters()).device
+    # The reference's gradient at each layer's output, walking back once: the last layer's is the upstream one.
+    at_output = [np.asarray(upstream, dtype=np.float64)]
+    for number in range(len(chain) - 1, 0, -1):
+        at_output.insert(0, backward_bounds([chain[number]], [trace[number]], at_output[0], [0.0], [u_ref])[0]["input"])
     layers = []
     for number, (name, spec) in enumerate(zip(architecture.layer_names, architecture.layers)):
-        later = backward_bounds(chain[number + 1 :], trace[number + 1 :], upstream, [0.0], [u_ref])[0]["input"]
         with np.errstate(all="ignore"):
-            given, gradient = trace[number].h_in.astype(dtype), np.asarray(later).astype(dtype)
+            given, gradient = trace[number].h_in.astype(dtype), at_output[number].astype(dtype)
         one = [chain[number]]
         alone = forward_trace(one, given, [u_scratch, u_torch, u_ref])
         reference, bounds = backward_bounds(one, alone, gradient, [0.0, 0.0, 0.0], [u_scratch, u_torch, u_ref])
